@@ -1,0 +1,239 @@
+//! Amani KYC webhooks: profiles and documents, authenticated by an HMAC signature of the
+//! Python-`json.dumps` body or by the secret token in a header.
+
+#![forbid(unsafe_code)]
+
+use http::HeaderMap;
+use serde::Deserialize;
+use serde_json::Value;
+use webhook_core::config::{ConfigError, Env};
+use webhook_core::provider::{field_ci, scalar_text, unix_seconds_to_iso};
+use webhook_core::verify::amani::{self, DEFAULT_TOKEN_HEADER, SIGNATURE_HEADER};
+use webhook_core::{
+    IdempotencyKey, Provider, ProviderEvent, Verified, VerifyError, VersionedSecret,
+};
+
+/// How Amani proves a webhook is theirs, chosen when the webhook is made (`signature_enabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmaniAuth {
+    /// `Webhook-Signature`: base64 HMAC-SHA256 of the `json.dumps` body.
+    Signature,
+    /// The secret itself in a header (lower-case name).
+    Token {
+        /// The header carrying the token.
+        header: &'static str,
+    },
+}
+
+/// The Amani provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amani {
+    /// The security mode.
+    pub auth: AmaniAuth,
+}
+
+impl Amani {
+    /// Reads `AMANI_AUTH_MODE` (`signature` | `token`, default `signature`) and
+    /// `AMANI_TOKEN_HEADER` (default `Webhook-Token`).
+    ///
+    /// # Errors
+    /// An unknown mode, or a token header name that is not a valid HTTP header name.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let auth = match env.get("AMANI_AUTH_MODE").unwrap_or("signature") {
+            mode if mode.eq_ignore_ascii_case("signature") => AmaniAuth::Signature,
+            mode if mode.eq_ignore_ascii_case("token") => {
+                let name = env
+                    .get("AMANI_TOKEN_HEADER")
+                    .unwrap_or(DEFAULT_TOKEN_HEADER)
+                    .to_ascii_lowercase();
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(ConfigError {
+                        name: "AMANI_TOKEN_HEADER",
+                        problem: format!("has value {name:?} which is not an HTTP header name"),
+                    });
+                }
+                // Read once per cold start; the name lives as long as the process.
+                AmaniAuth::Token {
+                    header: Box::leak(name.into_boxed_str()),
+                }
+            }
+            other => {
+                return Err(ConfigError {
+                    name: "AMANI_AUTH_MODE",
+                    problem: format!("has value {other:?}; expected \"signature\" or \"token\""),
+                });
+            }
+        };
+        Ok(Self { auth })
+    }
+}
+
+/// Amani's event names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AmaniEventName {
+    /// `profile_create`
+    ProfileCreate,
+    /// `profile_update`
+    ProfileUpdate,
+    /// `profile_status_change`
+    ProfileStatusChange,
+    /// `profile_level_update`
+    ProfileLevelUpdate,
+    /// `document_upload`
+    DocumentUpload,
+    /// `document_delete`
+    DocumentDelete,
+    /// `document_update`
+    DocumentUpdate,
+    /// `document_status_change`
+    DocumentStatusChange,
+    /// `zip_file_create`
+    ZipFileCreate,
+    /// `video_call_status_change`
+    VideoCallStatusChange,
+    /// A name this version does not know.
+    Unknown(String),
+}
+
+impl AmaniEventName {
+    fn from_name(name: &str) -> Self {
+        match name {
+            "profile_create" => Self::ProfileCreate,
+            "profile_update" => Self::ProfileUpdate,
+            "profile_status_change" => Self::ProfileStatusChange,
+            "profile_level_update" => Self::ProfileLevelUpdate,
+            "document_upload" => Self::DocumentUpload,
+            "document_delete" => Self::DocumentDelete,
+            "document_update" => Self::DocumentUpdate,
+            "document_status_change" => Self::DocumentStatusChange,
+            "zip_file_create" => Self::ZipFileCreate,
+            "video_call_status_change" => Self::VideoCallStatusChange,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+
+/// The profile fields Amani documents; everything else stays in the stored body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Profile {
+    /// Profile id (uuid).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Your id for the profile.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Creation time, as sent.
+    #[serde(default)]
+    pub created_at: Option<Value>,
+    /// Last update time, as sent.
+    #[serde(default)]
+    pub updated_at: Option<Value>,
+    /// Last status change, unix seconds.
+    #[serde(default)]
+    pub last_status_update: Option<i64>,
+    /// `CREATED`, `INCOMPLETE`, `PENDING_REVIEW`, `APPROVED`, `REJECTED`, …
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// An Amani webhook. The envelope is not public, so the name and profile are found leniently
+/// (`event` / `event_name` / `type`; `profile.id` / `profile_id` / `id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmaniEvent {
+    /// The event name as sent.
+    pub event_name: String,
+    /// The profile the event is about.
+    pub profile: Profile,
+    /// The document, for document events.
+    pub document: Option<Value>,
+}
+
+impl AmaniEvent {
+    /// The event name as a typed value.
+    pub fn name(&self) -> AmaniEventName {
+        AmaniEventName::from_name(&self.event_name)
+    }
+
+    fn from_json(body: &Value) -> Option<Self> {
+        let event_name = ["event", "event_name", "type"]
+            .iter()
+            .find_map(|name| field_ci(body, name).and_then(Value::as_str))
+            .filter(|name| !name.is_empty())?
+            .to_owned();
+        let nested = field_ci(body, "profile").filter(|profile| profile.is_object());
+        let mut profile = nested
+            .and_then(|profile| Profile::deserialize(profile).ok())
+            .or_else(|| Profile::deserialize(body).ok())
+            .unwrap_or_default();
+        if profile.id.is_none() || nested.is_none() {
+            profile.id = field_ci(body, "profile_id")
+                .and_then(scalar_text)
+                .or(profile.id);
+        }
+        Some(Self {
+            event_name,
+            profile,
+            document: field_ci(body, "document").cloned(),
+        })
+    }
+}
+
+impl ProviderEvent for AmaniEvent {
+    fn code(&self) -> &str {
+        &self.event_name
+    }
+
+    /// Amani sends no event id: an exact resend is the same body.
+    fn idempotency_key(&self) -> IdempotencyKey {
+        IdempotencyKey::BodyHash
+    }
+
+    fn subject(&self) -> Option<&str> {
+        self.profile.id.as_deref().filter(|id| !id.is_empty())
+    }
+
+    fn provider_time(&self) -> Option<String> {
+        self.profile
+            .updated_at
+            .as_ref()
+            .and_then(scalar_text)
+            .or_else(|| {
+                self.profile
+                    .last_status_update
+                    .and_then(unix_seconds_to_iso)
+            })
+    }
+}
+
+impl Provider for Amani {
+    const NAME: &'static str = "amani";
+    type Event = AmaniEvent;
+
+    fn authenticate(
+        &self,
+        secrets: &[VersionedSecret],
+        body: &[u8],
+        headers: &HeaderMap,
+        _now: i64,
+    ) -> Result<Verified, VerifyError> {
+        match self.auth {
+            AmaniAuth::Signature => amani::verify_signature(secrets, body, headers),
+            AmaniAuth::Token { header } => amani::verify_token(secrets, headers, header),
+        }
+    }
+
+    fn audit_signature(&self, headers: &HeaderMap) -> Option<String> {
+        match self.auth {
+            AmaniAuth::Signature => headers
+                .get(SIGNATURE_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
+            // The token is the secret itself: never stored.
+            AmaniAuth::Token { .. } => None,
+        }
+    }
+
+    fn parse(&self, body: &Value) -> Option<AmaniEvent> {
+        AmaniEvent::from_json(body)
+    }
+}

@@ -1,0 +1,177 @@
+//! Configuration from environment variables, read once at cold start. A bad value stops the
+//! function with a message naming the variable, rather than failing requests later.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A configuration value that is missing or cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {name} {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Where configuration values come from: the process environment, or a map in tests.
+#[derive(Debug, Clone)]
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    /// The process environment.
+    pub fn from_process() -> Self {
+        Self {
+            vars: std::env::vars().collect(),
+        }
+    }
+
+    /// Fixed values, for tests.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        }
+    }
+
+    /// The trimmed value of `name`, `None` when unset or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The value of `name`.
+    ///
+    /// # Errors
+    /// When it is unset or blank.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name)
+            .map(str::to_owned)
+            .ok_or_else(|| ConfigError {
+                name,
+                problem: "is required but not set".into(),
+            })
+    }
+
+    /// `name` parsed as `T`, or `default` when unset.
+    ///
+    /// # Errors
+    /// When it is set but does not parse.
+    pub fn parse_or<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|error: T::Err| ConfigError {
+                name,
+                problem: format!("has value {text:?} which is not valid: {error}"),
+            }),
+        }
+    }
+
+    /// `name` as a positive whole number, or `default`.
+    ///
+    /// # Errors
+    /// When it is set but is not a positive integer.
+    pub fn positive_or(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        let value = self.parse_or(name, default)?;
+        if value == 0 {
+            return Err(ConfigError {
+                name,
+                problem: "must be greater than zero".into(),
+            });
+        }
+        Ok(value)
+    }
+}
+
+/// Settings every function shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `EVENTS_TABLE`: the DynamoDB table.
+    pub events_table: String,
+    /// `WEBHOOK_SECRET_ID`: the Secrets Manager secret (default `webhooks/<provider>`).
+    pub secret_id: String,
+    /// `SECRET_CACHE_TTL_SECS` (default 300).
+    pub secret_cache_ttl: Duration,
+    /// `STORE_DEADLINE_MS` (default 4000): total time for a put, retries included.
+    pub store_deadline: Duration,
+    /// `RETENTION_DAYS` (unset or 0 keeps events forever).
+    pub retention_days: Option<u32>,
+    /// `MAX_BODY_BYTES` (default 6 MiB, Lambda's own request limit).
+    pub max_body_bytes: usize,
+}
+
+/// Default body cap: Lambda's synchronous payload limit.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 6 * 1024 * 1024;
+
+impl Settings {
+    /// Reads the shared settings for `provider`.
+    ///
+    /// # Errors
+    /// The first variable that is missing or invalid.
+    pub fn from_env(env: &Env, provider: &str) -> Result<Self, ConfigError> {
+        let retention: u32 = env.parse_or("RETENTION_DAYS", 0)?;
+        let max_body = env.positive_or("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?;
+        Ok(Self {
+            events_table: env.required("EVENTS_TABLE")?,
+            secret_id: env
+                .get("WEBHOOK_SECRET_ID")
+                .map_or_else(|| format!("webhooks/{provider}"), str::to_owned),
+            secret_cache_ttl: Duration::from_secs(env.positive_or("SECRET_CACHE_TTL_SECS", 300)?),
+            store_deadline: Duration::from_millis(env.positive_or("STORE_DEADLINE_MS", 4000)?),
+            retention_days: (retention > 0).then_some(retention),
+            max_body_bytes: usize::try_from(max_body).map_err(|_| ConfigError {
+                name: "MAX_BODY_BYTES",
+                problem: "is too large for this platform".into(),
+            })?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_only_the_table_is_set() {
+        let settings =
+            Settings::from_env(&Env::from_pairs([("EVENTS_TABLE", "events")]), "faceio").unwrap();
+        assert_eq!(settings.secret_id, "webhooks/faceio");
+        assert_eq!(settings.secret_cache_ttl, Duration::from_secs(300));
+        assert_eq!(settings.store_deadline, Duration::from_secs(4));
+        assert_eq!(settings.retention_days, None);
+        assert_eq!(settings.max_body_bytes, 6 * 1024 * 1024);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let error = Settings::from_env(
+            &Env::from_pairs([("EVENTS_TABLE", "events"), ("MAX_BODY_BYTES", "lots")]),
+            "faceio",
+        )
+        .unwrap_err();
+        assert_eq!(error.name, "MAX_BODY_BYTES");
+        assert!(error.to_string().contains("\"lots\""), "{error}");
+
+        let error = Settings::from_env(&Env::from_pairs([]), "faceio").unwrap_err();
+        assert_eq!(error.name, "EVENTS_TABLE");
+
+        let error = Settings::from_env(
+            &Env::from_pairs([("EVENTS_TABLE", "events"), ("STORE_DEADLINE_MS", "0")]),
+            "faceio",
+        )
+        .unwrap_err();
+        assert_eq!(error.name, "STORE_DEADLINE_MS");
+    }
+}

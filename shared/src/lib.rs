@@ -1,0 +1,23 @@
+//! Shared core of the webhook receivers: verification schemes, secrets, the event store and
+//! the request pipeline. Each provider function supplies a [`provider::Provider`] and calls
+//! [`runtime::run`].
+
+#![forbid(unsafe_code)]
+
+pub mod alocity;
+pub mod config;
+pub mod http;
+pub mod pipeline;
+pub mod provider;
+pub mod pyjson;
+pub mod runtime;
+pub mod secret;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+pub mod verify;
+
+pub use pipeline::{Clock, Pipeline};
+pub use provider::{IdempotencyKey, Provider, ProviderEvent};
+pub use secret::{Secret, SecretVersion, VersionedSecret};
+pub use verify::{Verified, VerifyError};

@@ -1,0 +1,98 @@
+//! What a provider function supplies to the shared pipeline: its authentication scheme and
+//! its event model. Adding a provider means implementing [`Provider`] for one small type.
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use crate::secret::VersionedSecret;
+use crate::verify::{Verified, VerifyError};
+
+/// How a delivery is recognised when it arrives again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyKey {
+    /// The provider's own id for the event.
+    Id(String),
+    /// The SHA-256 of the raw body: an exact resend is a duplicate.
+    BodyHash,
+    /// The request id: every delivery is its own record (FACEIO `AUTH`).
+    RequestId,
+}
+
+/// What the pipeline needs to know about a typed event to store and find it.
+pub trait ProviderEvent {
+    /// The provider's event code (`InviteSent`, `door.state`, `ENROLL`, `profile_update`, …).
+    fn code(&self) -> &str;
+    /// How deliveries of this event are deduplicated.
+    fn idempotency_key(&self) -> IdempotencyKey;
+    /// What the event is about: user, facial id, profile, device serial.
+    fn subject(&self) -> Option<&str>;
+    /// The provider's own time for the event, ISO-8601 when known.
+    fn provider_time(&self) -> Option<String>;
+}
+
+/// One webhook provider: its name, how it authenticates, how its bodies parse.
+pub trait Provider: Send + Sync {
+    /// Short name used in keys, logs and index partitions (`alocity-selfie`, `faceio`, …).
+    const NAME: &'static str;
+
+    /// The provider's typed event.
+    type Event: ProviderEvent;
+
+    /// Decides whether the request is authentic. Pure: no I/O; `now` is unix seconds.
+    ///
+    /// # Errors
+    /// The reason the request is not authentic.
+    fn authenticate(
+        &self,
+        secrets: &[VersionedSecret],
+        body: &[u8],
+        headers: &HeaderMap,
+        now: i64,
+    ) -> Result<Verified, VerifyError>;
+
+    /// The raw authentication header worth keeping for a later tamper audit (an HMAC signature;
+    /// never a bearer token or anything secret).
+    fn audit_signature(&self, _headers: &HeaderMap) -> Option<String> {
+        None
+    }
+
+    /// Reads an authentic JSON body as the provider's event, or `None` when it is not the
+    /// provider's model (it is then stored raw as `unparsed`).
+    fn parse(&self, body: &Value) -> Option<Self::Event>;
+
+    /// Checks on the content of an authentic event (FACEIO's `appId`).
+    ///
+    /// # Errors
+    /// Why the event must be refused even though it authenticated.
+    fn accept(&self, _event: &Self::Event) -> Result<(), VerifyError> {
+        Ok(())
+    }
+}
+
+/// Looks up `name` in a JSON object ignoring ASCII case (Alocity sends PascalCase but documents
+/// camelCase).
+pub fn field_ci<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
+    let map = object.as_object()?;
+    map.get(name).or_else(|| {
+        map.iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    })
+}
+
+/// A JSON scalar as text: strings as they are, numbers and booleans printed; `None` otherwise.
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// Unix seconds as ISO-8601 UTC (`2023-02-23T16:47:10Z`), or `None` when out of range.
+pub fn unix_seconds_to_iso(seconds: i64) -> Option<String> {
+    let at = time::OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+    at.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}

@@ -1,0 +1,329 @@
+//! DynamoDB as the event store: one conditional `PutItem` per delivery.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use serde_json::Value;
+
+use super::{EventRecord, EventStore, PutOutcome, StoreError};
+
+/// Name of the index by provider and day (`provider_day`, `received_at`).
+pub const INDEX_BY_PROVIDER_TIME: &str = "by-provider-time";
+/// Name of the index by subject (`provider_subject`, `received_at`).
+pub const INDEX_BY_SUBJECT: &str = "by-subject";
+
+/// DynamoDB allows 32 levels of nesting; deeper payloads are kept in `body` only.
+const MAX_PAYLOAD_DEPTH: usize = 30;
+
+/// Writes events with `attribute_not_exists(pk)`, so a redelivery never overwrites.
+#[derive(Debug, Clone)]
+pub struct DynamoDbStore {
+    client: Client,
+    table: String,
+    retention_days: Option<u32>,
+    deadline: Duration,
+}
+
+impl DynamoDbStore {
+    /// A store over `table`. `retention_days` sets `expires_at`; `deadline` bounds each put,
+    /// retries included.
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        retention_days: Option<u32>,
+        deadline: Duration,
+    ) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention_days,
+            deadline,
+        }
+    }
+
+    /// Opens the connection during cold start (`DescribeTable` on our table), so the first
+    /// webhook does not pay for the TLS handshake. A failure is logged, not fatal.
+    pub async fn warm(&self) {
+        if let Err(error) = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            tracing::warn!(error = %DisplayErrorContext(&error), table = %self.table, "event table warm-up failed");
+        }
+    }
+
+    async fn put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<Option<String>, SdkError<PutItemError>> {
+        let answer = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(failure))
+                if failure.err().is_conditional_check_failed_exception() =>
+            {
+                let existing_hash = match failure.err() {
+                    PutItemError::ConditionalCheckFailedException(exists) => exists
+                        .item()
+                        .and_then(|item| item.get("body_sha256"))
+                        .and_then(|hash| hash.as_s().ok())
+                        .cloned(),
+                    _ => None,
+                };
+                Ok(Some(existing_hash.unwrap_or_default()))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn put_record(&self, record: &EventRecord) -> Result<PutOutcome, StoreError> {
+        let item = to_item(record, self.retention_days, None);
+        let Some(existing_hash) = self.put(item).await.map_err(|error| classify(&error))? else {
+            return Ok(PutOutcome::Stored);
+        };
+        if existing_hash == record.body_sha256 {
+            return Ok(PutOutcome::Duplicate);
+        }
+        // Same key, different body: keep the original, keep the new body beside it. A repeat of
+        // the same conflicting body finds its conflict record and writes nothing.
+        let conflict = to_item(record, self.retention_days, Some(record.pk()));
+        self.put(conflict).await.map_err(|error| classify(&error))?;
+        Ok(PutOutcome::Conflict)
+    }
+}
+
+impl EventStore for DynamoDbStore {
+    async fn put_if_absent(&self, record: &EventRecord) -> Result<PutOutcome, StoreError> {
+        tokio::time::timeout(self.deadline, self.put_record(record))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "no answer within {} ms",
+                    self.deadline.as_millis()
+                )))
+            })
+    }
+}
+
+fn classify(error: &SdkError<PutItemError>) -> StoreError {
+    let text = DisplayErrorContext(error).to_string();
+    let rejected = matches!(error, SdkError::ServiceError(failure)
+        if failure.raw().status().as_u16() == 400
+            && failure.err().meta().code() == Some("ValidationException"));
+    if rejected {
+        StoreError::Rejected(text)
+    } else {
+        StoreError::Unavailable(text)
+    }
+}
+
+/// The item for `record`; `conflict_of` makes it the conflict record of that original key.
+pub fn to_item(
+    record: &EventRecord,
+    retention_days: Option<u32>,
+    conflict_of: Option<String>,
+) -> HashMap<String, AttributeValue> {
+    let s = |text: &str| AttributeValue::S(text.to_owned());
+    let received_at = record.received_at();
+    let mut item = HashMap::with_capacity(24);
+    let pk = match &conflict_of {
+        Some(_) => record.conflict_pk(),
+        None => record.pk(),
+    };
+    item.insert("pk".into(), AttributeValue::S(pk));
+    item.insert("provider".into(), s(record.provider));
+    item.insert("idempotency_key".into(), s(&record.idempotency_key));
+    item.insert("event_code".into(), s(&record.event_code));
+    item.insert(
+        "provider_day".into(),
+        AttributeValue::S(format!("{}#{}", record.provider, &received_at[..10])),
+    );
+    if let Some(subject) = &record.subject {
+        item.insert("subject".into(), s(subject));
+        item.insert(
+            "provider_subject".into(),
+            AttributeValue::S(format!("{}#{subject}", record.provider)),
+        );
+    }
+    if let Some(time) = &record.provider_time {
+        item.insert("provider_time".into(), s(time));
+    }
+    item.insert("received_at".into(), AttributeValue::S(received_at));
+    item.insert(
+        "received_at_ms".into(),
+        AttributeValue::N(record.received_at_ms.to_string()),
+    );
+    item.insert("request_id".into(), s(&record.request_id));
+    if let Some(ip) = &record.source_ip {
+        item.insert("source_ip".into(), s(ip));
+    }
+    item.insert("secret_version".into(), s(record.secret_version.label()));
+    item.insert(
+        "body".into(),
+        match std::str::from_utf8(&record.body) {
+            Ok(text) => s(text),
+            Err(_) => AttributeValue::B(Blob::new(record.body.clone())),
+        },
+    );
+    item.insert("body_sha256".into(), s(&record.body_sha256));
+    item.insert(
+        "body_size".into(),
+        AttributeValue::N(record.body.len().to_string()),
+    );
+    if let Some(payload) = record
+        .payload
+        .as_ref()
+        .and_then(|json| json_to_attribute(json, 1))
+    {
+        item.insert("payload".into(), payload);
+    }
+    if let Some(signature) = &record.signature {
+        item.insert("signature".into(), s(signature));
+    }
+    match conflict_of {
+        Some(original) => {
+            item.insert("record_type".into(), s("conflict"));
+            item.insert("conflict_of".into(), AttributeValue::S(original));
+        }
+        None => {
+            item.insert("record_type".into(), s("event"));
+        }
+    }
+    if let Some(days) = retention_days.filter(|days| *days > 0) {
+        let expires = record.received_at_ms / 1000 + i64::from(days) * 86_400;
+        item.insert("expires_at".into(), AttributeValue::N(expires.to_string()));
+    }
+    item
+}
+
+/// JSON as native DynamoDB types (maps, lists, numbers, strings), readable in the console and
+/// usable in filter expressions; `None` when nested deeper than DynamoDB allows.
+pub fn json_to_attribute(value: &Value, depth: usize) -> Option<AttributeValue> {
+    Some(match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(flag) => AttributeValue::Bool(*flag),
+        Value::Number(number) => number_attribute(number),
+        Value::String(text) => AttributeValue::S(text.clone()),
+        Value::Array(items) => {
+            if depth > MAX_PAYLOAD_DEPTH {
+                return None;
+            }
+            AttributeValue::L(
+                items
+                    .iter()
+                    .map(|item| json_to_attribute(item, depth + 1))
+                    .collect::<Option<_>>()?,
+            )
+        }
+        Value::Object(fields) => {
+            if depth > MAX_PAYLOAD_DEPTH {
+                return None;
+            }
+            AttributeValue::M(
+                fields
+                    .iter()
+                    .map(|(key, item)| Some((key.clone(), json_to_attribute(item, depth + 1)?)))
+                    .collect::<Option<_>>()?,
+            )
+        }
+    })
+}
+
+/// A number DynamoDB can hold (magnitude 1e-130 to 1e126) as `N`; anything else as its text.
+fn number_attribute(number: &serde_json::Number) -> AttributeValue {
+    let text = number.to_string();
+    match number.as_f64() {
+        Some(float)
+            if number.is_f64() && float != 0.0 && !(1e-129..1e125).contains(&float.abs()) =>
+        {
+            AttributeValue::S(text)
+        }
+        _ => AttributeValue::N(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretVersion;
+
+    fn record(body: &[u8]) -> EventRecord {
+        EventRecord {
+            provider: "faceio",
+            idempotency_key: "app/ENROLL/f1".into(),
+            event_code: "ENROLL".into(),
+            subject: Some("f1".into()),
+            provider_time: None,
+            received_at_ms: 1_764_000_000_123,
+            request_id: "req-1".into(),
+            source_ip: Some("203.0.113.9".into()),
+            secret_version: SecretVersion::Previous,
+            body: body.to_vec(),
+            body_sha256: "ab".into(),
+            payload: serde_json::from_slice(body).ok(),
+            signature: None,
+        }
+    }
+
+    #[test]
+    fn item_carries_keys_for_both_indexes_and_the_ttl() {
+        let item = to_item(&record(br#"{"a":[1,2.5,{"b":null}]}"#), Some(30), None);
+        let s = |name: &str| item[name].as_s().unwrap().clone();
+        assert_eq!(s("pk"), "faceio#app/ENROLL/f1");
+        assert_eq!(s("provider_day"), "faceio#2025-11-24");
+        assert_eq!(s("provider_subject"), "faceio#f1");
+        assert_eq!(s("received_at"), "2025-11-24T16:00:00.123Z");
+        assert_eq!(s("secret_version"), "AWSPREVIOUS");
+        assert_eq!(s("record_type"), "event");
+        assert_eq!(
+            item["expires_at"].as_n().unwrap(),
+            &(1_764_000_000 + 30 * 86_400).to_string()
+        );
+        let payload = item["payload"].as_m().unwrap();
+        let list = payload["a"].as_l().unwrap();
+        assert_eq!(list[1].as_n().unwrap(), "2.5");
+        assert_eq!(list[2].as_m().unwrap()["b"], AttributeValue::Null(true));
+    }
+
+    #[test]
+    fn non_utf8_bodies_are_binary_and_conflicts_point_at_the_original() {
+        let item = to_item(&record(&[0xff, 0xfe]), None, Some("faceio#k".into()));
+        assert_eq!(item["body"].as_b().unwrap().as_ref(), &[0xff, 0xfe]);
+        assert!(!item.contains_key("payload"));
+        assert!(!item.contains_key("expires_at"));
+        assert_eq!(
+            item["pk"].as_s().unwrap(),
+            "faceio#app/ENROLL/f1#conflict#ab"
+        );
+        assert_eq!(item["conflict_of"].as_s().unwrap(), "faceio#k");
+        assert_eq!(item["record_type"].as_s().unwrap(), "conflict");
+    }
+
+    #[test]
+    fn too_deep_or_out_of_range_json_is_never_sent_as_an_invalid_attribute() {
+        let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+        let value: Value = serde_json::from_str(&deep).unwrap();
+        assert_eq!(json_to_attribute(&value, 1), None);
+        let huge: Value = serde_json::from_str("[1e300, 1e-200, 42, 0.0]").unwrap();
+        let list = json_to_attribute(&huge, 1).unwrap();
+        let list = list.as_l().unwrap();
+        assert!(list[0].is_s() && list[1].is_s());
+        assert!(list[2].is_n() && list[3].is_n());
+    }
+}

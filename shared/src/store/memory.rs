@@ -1,0 +1,76 @@
+//! An in-memory [`EventStore`] for tests and examples.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+
+use super::{EventRecord, EventStore, PutOutcome, StoreError};
+
+/// Records by key, behind a mutex. Can be told to fail, to exercise the `503` path.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    records: Mutex<BTreeMap<String, EventRecord>>,
+    failing: Mutex<Option<StoreError>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every following put fail with `error` (or succeed again with `None`).
+    pub fn fail_with(&self, error: Option<StoreError>) {
+        *self.failing.lock().unwrap_or_else(PoisonError::into_inner) = error;
+    }
+
+    /// A copy of every stored record, conflict records included, by key.
+    pub fn records(&self) -> BTreeMap<String, EventRecord> {
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The number of stored records, conflict records included.
+    pub fn len(&self) -> usize {
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl EventStore for MemoryStore {
+    async fn put_if_absent(&self, record: &EventRecord) -> Result<PutOutcome, StoreError> {
+        if let Some(error) = self
+            .failing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Err(error);
+        }
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        let pk = record.pk();
+        match records.get(&pk) {
+            None => {
+                records.insert(pk, record.clone());
+                Ok(PutOutcome::Stored)
+            }
+            Some(existing) if existing.body_sha256 == record.body_sha256 => {
+                Ok(PutOutcome::Duplicate)
+            }
+            Some(_) => {
+                records
+                    .entry(record.conflict_pk())
+                    .or_insert_with(|| record.clone());
+                Ok(PutOutcome::Conflict)
+            }
+        }
+    }
+}
