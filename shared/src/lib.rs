@@ -15,6 +15,8 @@ pub mod secret;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod verify;
 
 pub use pipeline::{Clock, Pipeline};

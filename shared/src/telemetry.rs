@@ -1,7 +1,7 @@
 //! JSON logs through `tracing`. Fields are ids, provider, event code, outcome and sizes; the
 //! code never logs secrets, signatures or bodies, and a test checks the output for them.
 
-use tracing_subscriber::EnvFilter;
+pub use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// The log filter: `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `info`.
