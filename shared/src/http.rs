@@ -90,6 +90,8 @@ pub struct HttpResponse {
     pub body: String,
     /// Always false: the body is text.
     pub is_base64_encoded: bool,
+    /// Always empty. Part of the v2 response shape; `cargo lambda watch` needs it present.
+    pub cookies: Vec<String>,
 }
 
 impl HttpResponse {
@@ -100,6 +102,7 @@ impl HttpResponse {
             headers: HashMap::from([("content-type", "application/json")]),
             body: body.to_string(),
             is_base64_encoded: false,
+            cookies: Vec::new(),
         }
     }
 
