@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# `make dev`: the whole local stack in one command.
+#
+#   1. installs the pinned tools into .venv/ (scripts/tools.sh)
+#   2. builds the four functions
+#   3. starts moto (DynamoDB + Secrets Manager) on 127.0.0.1:4566
+#   4. creates the table and the development secrets (scripts/local_aws.py; it prints them)
+#   5. runs `cargo lambda watch` on 127.0.0.1:9000, so each function answers at
+#      http://127.0.0.1:9000/lambda-url/<binary-name>/
+#
+# Ctrl-C (or any exit) stops what this script started, by process id.
+# Ports can be moved with MOTO_PORT / WATCH_PORT; everything stays on 127.0.0.1.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+
+MOTO_PORT="${MOTO_PORT:-4566}"
+WATCH_PORT="${WATCH_PORT:-9000}"
+RUN_DIR="${ROOT}/.local/dev"
+MOTO_PY="${ROOT}/.venv/moto/bin/python"
+MOTO_SERVER="${ROOT}/.venv/moto/bin/moto_server"
+CARGO_LAMBDA="${ROOT}/.venv/cargo-lambda/bin/cargo-lambda"
+BINARIES=(alocity-selfie-webhook alocity-webhook faceio-webhook amani-webhook)
+
+log() { printf '[dev] %s\n' "$*" >&2; }
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Process ids of every descendant of $1 (cargo lambda watch runs each function in a process group
+# of its own, so a group kill alone would miss them).
+descendants() {
+  local kid
+  for kid in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "${kid}"
+    descendants "${kid}"
+  done
+}
+
+PIDS=()
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM HUP
+  local pid all=()
+  for pid in "${PIDS[@]}"; do
+    all+=("${pid}" $(descendants "${pid}"))
+  done
+  for pid in "${PIDS[@]}"; do
+    # Each child leads its own process group (setsid): stop the group.
+    kill -TERM -- "-${pid}" 2>/dev/null || true
+  done
+  for pid in "${all[@]}"; do kill -TERM "${pid}" 2>/dev/null || true; done
+  for pid in "${all[@]}"; do
+    for _ in $(seq 1 50); do
+      kill -0 "${pid}" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "${pid}" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do wait "${pid}" 2>/dev/null || true; done
+  if [[ ${#PIDS[@]} -gt 0 ]]; then log "stopped (pids ${all[*]})"; fi
+  exit "${status}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+"${ROOT}/scripts/tools.sh"
+mkdir -p "${RUN_DIR}"
+
+for port in "${MOTO_PORT}" "${WATCH_PORT}"; do
+  if port_in_use "${port}"; then
+    log "port ${port} on 127.0.0.1 is already in use (another \`make dev\`?); stop it or set MOTO_PORT/WATCH_PORT"
+    exit 1
+  fi
+done
+
+# ---- configuration: the same values reach local_aws.py, cargo lambda watch and the functions --
+export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
+export AWS_REGION="us-east-1" AWS_DEFAULT_REGION="us-east-1"
+export AWS_ACCESS_KEY_ID="test" AWS_SECRET_ACCESS_KEY="test"
+export AWS_EC2_METADATA_DISABLED="true"
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+export EVENTS_TABLE="${EVENTS_TABLE:-webhook-events}"
+export FACEIO_APP_ID="${FACEIO_APP_ID:-local-faceio-app}"
+export AMANI_AUTH_MODE="${AMANI_AUTH_MODE:-signature}"
+export RUST_LOG="${RUST_LOG:-info}"
+
+# The functions get their environment from `cargo lambda watch`, which passes its own environment
+# through; the env file below makes the function config explicit (and wins over inherited values).
+ENV_FILE="${RUN_DIR}/functions.env"
+{
+  for var in AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED \
+             EVENTS_TABLE FACEIO_APP_ID AMANI_AUTH_MODE RUST_LOG \
+             WEBHOOK_SECRET_ID SECRET_CACHE_TTL_SECS STORE_DEADLINE_MS RETENTION_DAYS \
+             TIMESTAMP_TOLERANCE_SECS MAX_BODY_BYTES AMANI_TOKEN_HEADER; do
+    if [[ -n "${!var:-}" ]]; then printf '%s=%s\n' "${var}" "${!var}"; fi
+  done
+} >"${ENV_FILE}"
+
+if [[ "${DEV_SKIP_BUILD:-0}" != 1 ]]; then
+  log "building the functions (first time: several minutes)"
+  build_args=()
+  for bin in "${BINARIES[@]}"; do build_args+=(--bin "${bin}"); done
+  cargo build "${build_args[@]}"
+fi
+
+log "starting moto on 127.0.0.1:${MOTO_PORT} (log: ${RUN_DIR}/moto.log)"
+setsid "${MOTO_SERVER}" -H 127.0.0.1 -p "${MOTO_PORT}" >"${RUN_DIR}/moto.log" 2>&1 </dev/null &
+PIDS+=("$!")
+
+"${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" --table "${EVENTS_TABLE}"
+
+log "starting cargo lambda watch on 127.0.0.1:${WATCH_PORT}"
+setsid "${CARGO_LAMBDA}" lambda watch \
+  --invoke-address 127.0.0.1 --invoke-port "${WATCH_PORT}" \
+  --env-file "${ENV_FILE}" </dev/null &
+PIDS+=("$!")
+
+cat >&2 <<EOF
+
+[dev] functions (POST):
+$(for bin in "${BINARIES[@]}"; do printf '        http://127.0.0.1:%s/lambda-url/%s/\n' "${WATCH_PORT}" "${bin}"; done)
+[dev] local AWS endpoint: ${AWS_ENDPOINT_URL} (table ${EVENTS_TABLE}; dummy credentials test/test, us-east-1)
+[dev] function environment: ${ENV_FILE}
+[dev] Ctrl-C stops everything.
+
+EOF
+
+# Wait for either child; if one dies, stop the other too.
+wait -n "${PIDS[@]}" || true
+log "a process exited; shutting down"
+exit 1

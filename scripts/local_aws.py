@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Create the local AWS resources (DynamoDB table + Secrets Manager secrets) on a local endpoint.
+
+Run with the moto venv's python (it needs boto3):
+
+    .venv/moto/bin/python scripts/local_aws.py --endpoint http://127.0.0.1:4566
+
+Idempotent: an existing table or secret is left as it is (a secret keeps its current value unless
+--reset-secrets is given). Refuses any endpoint that is not on the loopback interface, and always
+uses dummy credentials, so it can never touch real AWS.
+
+The table definition lives in TABLE_DEFINITION below, in the CreateTable request shape, so that
+other code (the e2e suite, the template consistency test) can import and compare it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import ipaddress
+import os
+import sys
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+REGION = "us-east-1"
+DEFAULT_TABLE = "webhook-events"
+
+# Attributes projected into both GSIs (besides the table and index keys).
+GSI_NON_KEY_ATTRIBUTES = [
+    "provider",
+    "idempotency_key",
+    "event_code",
+    "subject",
+    "provider_time",
+    "received_at_ms",
+    "request_id",
+    "source_ip",
+    "secret_version",
+    "body_sha256",
+    "body_size",
+    "record_type",
+]
+
+# The events table, exactly as template.yaml declares it (CreateTable request shape; the
+# TableName is filled in by table_definition()).
+TABLE_DEFINITION: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "provider_day", "AttributeType": "S"},
+        {"AttributeName": "provider_subject", "AttributeType": "S"},
+        {"AttributeName": "received_at", "AttributeType": "S"},
+    ],
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+    "BillingMode": "PAY_PER_REQUEST",
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": "by-provider-time",
+            "KeySchema": [
+                {"AttributeName": "provider_day", "KeyType": "HASH"},
+                {"AttributeName": "received_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": GSI_NON_KEY_ATTRIBUTES,
+            },
+        },
+        {
+            "IndexName": "by-subject",
+            "KeySchema": [
+                {"AttributeName": "provider_subject", "KeyType": "HASH"},
+                {"AttributeName": "received_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": GSI_NON_KEY_ATTRIBUTES,
+            },
+        },
+    ],
+    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+}
+
+# TimeToLive, applied with UpdateTimeToLive after the table exists.
+TTL_SPECIFICATION: dict[str, Any] = {"AttributeName": "expires_at", "Enabled": True}
+
+# Development secrets (SecretString = the provider's secret as plain text). Also listed in README.
+DEV_SECRETS: dict[str, str] = {
+    "webhooks/alocity-selfie": "dev-alocity-selfie-secret",
+    "webhooks/alocity": "dev-alocity-secret",
+    "webhooks/faceio": "dev-faceio-token",
+    "webhooks/amani": "dev-amani-secret",
+}
+
+
+def table_definition(table_name: str = DEFAULT_TABLE) -> dict[str, Any]:
+    """CreateTable request for the events table."""
+    definition = copy.deepcopy(TABLE_DEFINITION)
+    definition["TableName"] = table_name
+    return definition
+
+
+def check_local_endpoint(endpoint: str) -> str:
+    """Return the endpoint if its host is a loopback address; exit otherwise."""
+    host = urlparse(endpoint).hostname or ""
+    try:
+        is_loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        is_loopback = False
+    if not is_loopback:
+        raise SystemExit(f"refusing non-loopback endpoint {endpoint!r}: this script is for the local stack only")
+    return endpoint
+
+
+def session_kwargs(endpoint: str) -> dict[str, str]:
+    return {
+        "endpoint_url": check_local_endpoint(endpoint),
+        "region_name": REGION,
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+    }
+
+
+def client(service: str, endpoint: str):
+    import boto3  # imported lazily so --help works without boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=10),
+        **session_kwargs(endpoint),
+    )
+
+
+def wait_for_endpoint(endpoint: str, timeout: float = 60.0) -> None:
+    """Wait until the endpoint answers an AWS call."""
+    deadline = time.monotonic() + timeout
+    ddb = client("dynamodb", endpoint)
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            ddb.list_tables(Limit=1)
+            return
+        except Exception as exc:  # noqa: BLE001 - anything means "not ready yet"
+            last = exc
+            time.sleep(0.2)
+    raise TimeoutError(f"{endpoint} did not answer within {timeout}s: {last}")
+
+
+def create_table(endpoint: str, table_name: str = DEFAULT_TABLE) -> bool:
+    """Create the events table and enable TTL. Returns True if it was created, False if it existed."""
+    ddb = client("dynamodb", endpoint)
+    created = True
+    try:
+        ddb.create_table(**table_definition(table_name))
+    except ddb.exceptions.ResourceInUseException:
+        created = False
+    ddb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ttl = ddb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=TTL_SPECIFICATION)
+    return created
+
+
+def ensure_secret(endpoint: str, name: str, value: str, reset: bool = False) -> str:
+    """Create a secret with SecretString=value if missing (or overwrite it when reset).
+
+    Returns the secret's current value.
+    """
+    sm = client("secretsmanager", endpoint)
+    try:
+        sm.create_secret(Name=name, SecretString=value, Description="local development webhook secret")
+        return value
+    except sm.exceptions.ResourceExistsException:
+        pass
+    if reset:
+        sm.put_secret_value(SecretId=name, SecretString=value)
+        return value
+    return sm.get_secret_value(SecretId=name)["SecretString"]
+
+
+def rotate_secret(endpoint: str, name: str, new_value: str) -> None:
+    """Rotate through the real API: PutSecretValue moves AWSCURRENT -> AWSPREVIOUS."""
+    client("secretsmanager", endpoint).put_secret_value(SecretId=name, SecretString=new_value)
+
+
+def ensure_secrets(endpoint: str, secrets: dict[str, str] | None = None, reset: bool = False) -> dict[str, str]:
+    secrets = DEV_SECRETS if secrets is None else secrets
+    return {name: ensure_secret(endpoint, name, value, reset) for name, value in secrets.items()}
+
+
+def setup(endpoint: str, table_name: str = DEFAULT_TABLE, secrets: dict[str, str] | None = None,
+          reset: bool = False) -> dict[str, str]:
+    wait_for_endpoint(endpoint)
+    create_table(endpoint, table_name)
+    return ensure_secrets(endpoint, secrets, reset)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                        help="local AWS endpoint (loopback only); default $AWS_ENDPOINT_URL or %(default)s")
+    parser.add_argument("--table", default=os.environ.get("EVENTS_TABLE", DEFAULT_TABLE),
+                        help="events table name (default $EVENTS_TABLE or %(default)s)")
+    parser.add_argument("--reset-secrets", action="store_true",
+                        help="overwrite existing secrets with the development values")
+    parser.add_argument("--print-table-definition", action="store_true",
+                        help="print the CreateTable request as JSON and exit (no AWS calls)")
+    args = parser.parse_args(argv)
+
+    if args.print_table_definition:
+        import json
+
+        print(json.dumps({**table_definition(args.table), "TimeToLiveSpecification": TTL_SPECIFICATION}, indent=2))
+        return 0
+
+    check_local_endpoint(args.endpoint)
+    wait_for_endpoint(args.endpoint)
+    created = create_table(args.endpoint, args.table)
+    print(f"table {args.table}: {'created' if created else 'already exists'} at {args.endpoint}")
+    values = ensure_secrets(args.endpoint, reset=args.reset_secrets)
+    print("secrets (Secrets Manager, SecretString):")
+    width = max(len(n) for n in values)
+    for name, value in values.items():
+        print(f"  {name:<{width}} = {value}")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

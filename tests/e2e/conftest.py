@@ -1,0 +1,740 @@
+"""Session fixtures for the end-to-end suite.
+
+Brings up, on free loopback ports and only there:
+  moto (DynamoDB + Secrets Manager) <- fault proxy <- `cargo lambda watch` instances <- requests
+
+Every process is started in its own session/process group and recorded; teardown (a session
+finalizer, plus atexit and SIGTERM/SIGHUP handlers as a backstop) stops each one by pid/pgid,
+descendants included, even when tests fail.
+
+Instances of `cargo lambda watch` (one env each, all sharing the workspace's target dir):
+  main           the four functions, AMANI_AUTH_MODE=signature, default secret ids
+  token          amani-webhook with AMANI_AUTH_MODE=token and WEBHOOK_SECRET_ID=webhooks/amani-token
+  rot-<mode>     one per mode, own secret (webhooks/rot/<mode>), used only by the rotation tests,
+                 warmed at start-up so the 30 s refresh throttle has passed when they run
+  cold           faceio-webhook never invoked before the "Secrets Manager down at cold start" test
+
+Knobs (environment): E2E_READY_TIMEOUT (s, default 1200), E2E_SKIP_BUILD=1 (skip the pre-build),
+E2E_KEEP_LOGS (logs are always kept under .local/e2e/).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.dont_write_bytecode = True
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts"
+FIXTURES = REPO / "tests" / "fixtures"
+VECTORS = FIXTURES / "vectors"
+VENV = REPO / ".venv"
+CARGO_LAMBDA = Path(os.environ.get("CARGO_LAMBDA_BIN", VENV / "cargo-lambda" / "bin" / "cargo-lambda"))
+MOTO_SERVER = Path(os.environ.get("MOTO_SERVER_BIN", Path(sys.executable).parent / "moto_server"))
+
+sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(0, str(FIXTURES))
+import local_aws  # noqa: E402
+import sign  # noqa: E402
+
+TABLE = "webhook-events"
+REGION = "us-east-1"
+STORE_DEADLINE_MS = 2000
+READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "1200"))
+REQUEST_TIMEOUT = 60.0
+# A secret that no stage ever holds.
+UNRELATED_SECRET = "e2e-unrelated-secret-0000"
+
+
+# ---------------------------------------------------------------------------------------------
+# Modes
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str  # vectors/<name>.json
+    provider: str  # provider name in keys and items
+    binary: str  # cargo binary name = function name under cargo lambda watch
+    secret_id: str  # secret used by the main/token instance
+    instance: str  # "main" or "token"
+    amani_auth: str = "signature"
+
+    @property
+    def rot_secret_id(self) -> str:
+        return f"webhooks/rot/{self.name}"
+
+    @property
+    def rot_instance(self) -> str:
+        return f"rot-{self.name}"
+
+    @property
+    def is_alocity(self) -> bool:
+        return self.provider in ("alocity", "alocity-selfie")
+
+
+MODES: dict[str, Mode] = {
+    m.name: m
+    for m in (
+        Mode("alocity-selfie", "alocity-selfie", "alocity-selfie-webhook", "webhooks/alocity-selfie", "main"),
+        Mode("alocity", "alocity", "alocity-webhook", "webhooks/alocity", "main"),
+        Mode("faceio", "faceio", "faceio-webhook", "webhooks/faceio", "main"),
+        Mode("amani-signature", "amani", "amani-webhook", "webhooks/amani", "main"),
+        Mode("amani-token", "amani", "amani-webhook", "webhooks/amani-token", "token", amani_auth="token"),
+    )
+}
+BINARIES = sorted({m.binary for m in MODES.values()})
+
+
+def load_vectors(mode: str) -> dict[str, Any]:
+    return json.loads((VECTORS / f"{mode}.json").read_text(encoding="utf-8"))
+
+
+def faceio_app_id() -> str:
+    return load_vectors("faceio")["app_id"]
+
+
+def amani_token_header() -> str:
+    return load_vectors("amani-token").get("token_header", "Webhook-Token")
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests: fresh signatures and fresh unique events
+# ---------------------------------------------------------------------------------------------
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sign_headers(mode: Mode, body: bytes, secret: str, *, t: int | None = None,
+                 header_name: str | None = None, template: str | None = None) -> dict[str, str]:
+    """Headers a real provider would send for `body`, signed now with `secret`."""
+    if mode.is_alocity:
+        t = int(time.time()) if t is None else t
+        return {header_name or "Alocity-Signature": sign.alocity_header(secret, t, body)}
+    if mode.provider == "faceio":
+        value = sign.faceio_header(secret)
+        if template is not None:  # keep the vector's scheme spelling ("bearer ...")
+            value = template.split(" ", 1)[0] + " " + secret
+        return {header_name or "WWW-Authenticate": value}
+    if mode.amani_auth == "token":
+        return {header_name or amani_token_header(): secret}
+    try:
+        sig = sign.amani_signature(secret, json.loads(body.decode("utf-8")))
+    except (UnicodeDecodeError, ValueError):
+        sig = sign.amani_signature_bytes(secret, body)
+    return {header_name or "Webhook-Signature": sig}
+
+
+def vector_secret(mode: Mode, vector: dict[str, Any]) -> str:
+    return load_vectors(mode.name)["secrets"][vector["matched"]]
+
+
+def vector_headers(mode: Mode, vector: dict[str, Any]) -> dict[str, str]:
+    """The vector's request headers, re-signed now (Alocity timestamps must be current)."""
+    (name, value), = vector["headers"].items()
+    return sign_headers(mode, vector["body"].encode("utf-8"), vector_secret(mode, vector),
+                        header_name=name, template=value)
+
+
+@dataclass
+class Event:
+    """A request body plus what the receiver should make of it."""
+
+    mode: Mode
+    body: bytes
+    key: str | None  # None when the receiver keys it on the request id (FACEIO AUTH)
+    subject: str | None
+    event_code: str
+    marker: str  # unique text inside the body, to find anything written for it
+
+    @property
+    def pk(self) -> str:
+        assert self.key is not None
+        return f"{self.mode.provider}#{self.key}"
+
+
+def _amani_body(mode: Mode, obj: Any) -> bytes:
+    if mode.amani_auth == "signature":
+        return json.dumps(obj).encode("utf-8")  # what Amani's Python sender puts on the wire
+    return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def fresh_event(mode: Mode, vector_name: str | None = None) -> Event:
+    """A new, never-seen event derived from one of the mode's vectors (default: the first)."""
+    vectors = load_vectors(mode.name)["vectors"]
+    v = next(x for x in vectors if vector_name in (None, x["name"]))
+    body = v["body"]
+    marker = uuid.uuid4().hex
+    if mode.provider == "amani":
+        obj = json.loads(body)
+        obj["e2e_marker"] = marker
+        data = _amani_body(mode, obj)
+        return Event(mode, data, sha256_hex(data), v["subject"], v["event_code"], marker)
+    if mode.provider == "faceio":
+        old = json.loads(body)["facialId"]
+        new = f"e2e{marker}fioa"
+        key = v["key"].replace(old, new) if v["key"] else None
+        return Event(mode, body.replace(old, new).encode(), key, new, v["event_code"], new)
+    # Alocity: a new envelope Id (the idempotency key); the subject follows when it fell back to Id.
+    old = v["key"]
+    new = str(uuid.uuid4())
+    subject = v["subject"].replace(old, new) if v["subject"] else None
+    return Event(mode, body.replace(old, new).encode(), new, subject, v["event_code"], new)
+
+
+def conflicting_body(event: Event) -> bytes:
+    """Same idempotency key, different body."""
+    obj = json.loads(event.body)
+    obj["e2eConflict"] = uuid.uuid4().hex
+    return json.dumps(obj, indent=2).encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS (direct to moto, never through the proxy)
+# ---------------------------------------------------------------------------------------------
+
+
+class Aws:
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.ddb = local_aws.client("dynamodb", endpoint)
+        self.sm = local_aws.client("secretsmanager", endpoint)
+        from boto3.dynamodb.types import TypeDeserializer
+
+        self._de = TypeDeserializer()
+
+    def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._de.deserialize(v) for k, v in item.items()}
+
+    def get(self, pk: str) -> dict[str, Any] | None:
+        item = self.ddb.get_item(TableName=TABLE, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+        return self._plain(item) if item else None
+
+    def scan(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": TABLE, "ConsistentRead": True}
+        while True:
+            page = self.ddb.scan(**kwargs)
+            items += [self._plain(i) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def with_marker(self, marker: str) -> list[dict[str, Any]]:
+        """Items whose key or body contains the marker."""
+        found = []
+        for item in self.scan():
+            body = item.get("body")
+            raw = bytes(body.value) if hasattr(body, "value") else (body or "").encode()
+            if marker in item["pk"] or marker.encode() in raw:
+                found.append(item)
+        return found
+
+    def count(self) -> int:
+        return len(self.scan())
+
+    def query(self, index: str, hash_name: str, hash_value: str) -> list[dict[str, Any]]:
+        out = self.ddb.query(
+            TableName=TABLE, IndexName=index,
+            KeyConditionExpression="#h = :v",
+            ExpressionAttributeNames={"#h": hash_name},
+            ExpressionAttributeValues={":v": {"S": hash_value}},
+        )
+        return [self._plain(i) for i in out.get("Items", [])]
+
+    def seed_secret(self, secret_id: str, previous: str, current: str) -> None:
+        """Leave `current` as AWSCURRENT and `previous` as AWSPREVIOUS."""
+        local_aws.ensure_secret(self.endpoint, secret_id, previous, reset=True)
+        local_aws.rotate_secret(self.endpoint, secret_id, current)
+
+    def rotate(self, secret_id: str, new_value: str) -> None:
+        local_aws.rotate_secret(self.endpoint, secret_id, new_value)
+
+    def stage_values(self, secret_id: str) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for stage in ("AWSCURRENT", "AWSPREVIOUS"):
+            try:
+                out[stage] = self.sm.get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
+            except self.sm.exceptions.ResourceNotFoundException:
+                out[stage] = None
+        return out
+
+
+def json_as_dynamo(body: bytes) -> Any:
+    """What the `payload` attribute should deserialize to (numbers come back as Decimal)."""
+    return json.loads(body, parse_float=Decimal, parse_int=Decimal)
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        if ppid == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        for kid in _children(todo.pop()):
+            out.append(kid)
+            todo.append(kid)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
+
+
+class Processes:
+    """Every process the suite starts; stopped by pid and process group, descendants included."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
+              cwd: Path = REPO) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.procs.append((name, proc))
+        return proc
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, proc: subprocess.Popen, grace: float = 10.0) -> None:
+        pids = [proc.pid] + descendants(proc.pid)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                proc.poll()
+                if not any(_alive(p) for p in pids):
+                    break
+                time.sleep(0.1)
+            else:
+                continue
+            break
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def stop_all(self) -> None:
+        while self.procs:
+            _, proc = self.procs.pop()
+            self.stop(proc)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args[0]} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+# ---------------------------------------------------------------------------------------------
+# Proxy control
+# ---------------------------------------------------------------------------------------------
+
+
+class Proxy:
+    def __init__(self, port: int, control_port: int):
+        self.port = port
+        self.control_port = control_port
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def _call(self, method: str, path: str) -> dict[str, Any]:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.control_port}{path}", method=method,
+                                     data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def cut(self, mode: str = "refuse") -> dict[str, Any]:
+        return self._call("POST", f"/cut?mode={mode}")
+
+    def restore(self) -> dict[str, Any]:
+        return self._call("POST", "/restore")
+
+    def status(self) -> dict[str, Any]:
+        return self._call("GET", "/status")
+
+
+# ---------------------------------------------------------------------------------------------
+# cargo lambda watch instances
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Instance:
+    name: str
+    port: int
+    env: dict[str, str]
+    binaries: list[str]
+    proc: subprocess.Popen | None = None
+    warm: dict[str, Any] = field(default_factory=dict)
+
+    def url(self, binary: str) -> str:
+        return f"http://127.0.0.1:{self.port}/lambda-url/{binary}/"
+
+
+class Stack:
+    def __init__(self, processes: Processes, aws: Aws, proxy: Proxy, instances: dict[str, Instance]):
+        self.processes = processes
+        self.aws = aws
+        self.proxy = proxy
+        self.instances = instances
+
+    def instance_for(self, mode: Mode, which: str | None = None) -> Instance:
+        return self.instances[which or mode.instance]
+
+    def post(self, mode: Mode, body: bytes, headers: dict[str, str], *, instance: str | None = None,
+             timeout: float = REQUEST_TIMEOUT):
+        import requests
+
+        inst = self.instance_for(mode, instance)
+        return requests.post(inst.url(mode.binary), data=body,
+                             headers={"Content-Type": "application/json", **headers}, timeout=timeout)
+
+    def send(self, event: Event, secret: str | None = None, *, instance: str | None = None,
+             timeout: float = REQUEST_TIMEOUT, **sign_kw):
+        """POST the event, freshly signed with `secret` (default: the mode's current test secret)."""
+        secret = secret if secret is not None else load_vectors(event.mode.name)["secrets"]["current"]
+        return self.post(event.mode, event.body, sign_headers(event.mode, event.body, secret, **sign_kw),
+                         instance=instance, timeout=timeout)
+
+    def logs(self, lines: int = 40) -> str:
+        return "\n".join(f"--- {name} ---\n{self.processes.log_tail(name, lines)}"
+                         for name in ["moto", "proxy", *(f"watch-{n}" for n in self.instances)])
+
+
+def base_env(proxy_endpoint: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "CARGO_LAMBDA_")) and k not in ("EVENTS_TABLE", "WEBHOOK_SECRET_ID")}
+    env.update({
+        "AWS_ENDPOINT_URL": proxy_endpoint,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "EVENTS_TABLE": TABLE,
+        "FACEIO_APP_ID": faceio_app_id(),
+        "AMANI_AUTH_MODE": "signature",
+        "STORE_DEADLINE_MS": str(STORE_DEADLINE_MS),
+        "TIMESTAMP_TOLERANCE_SECS": "300",
+        "RUST_LOG": os.environ.get("E2E_RUST_LOG", "info"),
+    })
+    return env
+
+
+def start_instance(processes: Processes, inst: Instance) -> None:
+    """`cargo lambda watch` on its own port. Env reaches the functions both by inheritance and by
+    --env-file (which wins over inherited values)."""
+    env_file = processes.log_dir / f"watch-{inst.name}.env"
+    fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in (
+        "EVENTS_TABLE", "FACEIO_APP_ID", "AMANI_AUTH_MODE", "AMANI_TOKEN_HEADER", "STORE_DEADLINE_MS",
+        "TIMESTAMP_TOLERANCE_SECS", "WEBHOOK_SECRET_ID", "SECRET_CACHE_TTL_SECS", "RUST_LOG",
+        "RETENTION_DAYS", "MAX_BODY_BYTES")]
+    env_file.write_text("".join(f"{k}={inst.env[k]}\n" for k in sorted(fn_keys)))
+    argv = [str(CARGO_LAMBDA), "lambda", "watch",
+            "--invoke-address", "127.0.0.1", "--invoke-port", str(inst.port),
+            "--ignore-changes", "--env-file", str(env_file)]
+    inst.proc = processes.spawn(f"watch-{inst.name}", argv, env=inst.env)
+
+
+def wait_function(processes: Processes, inst: Instance, binary: str, deadline: float) -> None:
+    """Wait until the function itself answers (the first call compiles/starts it)."""
+    import requests
+
+    last = ""
+    while time.monotonic() < deadline:
+        if inst.proc is not None and inst.proc.poll() is not None:
+            break
+        try:
+            # Any HTTP answer means the function was built and invoked; what it answered is for
+            # the tests to judge (their failures carry the log tails).
+            requests.get(inst.url(binary), timeout=max(5.0, deadline - time.monotonic()))
+            return
+        except requests.RequestException as exc:
+            last = repr(exc)
+        time.sleep(1)
+    raise RuntimeError(f"{binary} on instance {inst.name} never answered ({last}); log tail:\n"
+                       + processes.log_tail(f"watch-{inst.name}", 60))
+
+
+def prebuild(processes: Processes) -> None:
+    """Build each binary exactly the way `cargo lambda watch` will run it (`cargo run --bin X`),
+    so the first invocation does not compile."""
+    if os.environ.get("E2E_SKIP_BUILD") == "1":
+        return
+    log = processes.log_dir / "cargo-build.log"
+    with open(log, "ab") as out:
+        for binary in BINARIES:
+            rc = subprocess.run(["cargo", "build", "--bin", binary], cwd=REPO, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, timeout=3600).returncode
+            if rc != 0:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
+                pytest.fail(f"cargo build --bin {binary} failed (rc={rc}):\n{tail}", pytrace=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def processes():
+    log_dir = REPO / ".local" / "e2e" / time.strftime("%Y%m%d-%H%M%S")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs = Processes(log_dir)
+    atexit.register(procs.stop_all)
+
+    def on_signal(signum, _frame):
+        procs.stop_all()
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    yield procs
+    procs.stop_all()
+    for s, h in previous.items():
+        signal.signal(s, h)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(processes):
+    port = free_port()
+    proc = processes.spawn("moto", [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)])
+    wait_port(port, 60, proc)
+    endpoint = f"http://127.0.0.1:{port}"
+    local_aws.wait_for_endpoint(endpoint)
+    return endpoint
+
+
+@pytest.fixture(scope="session")
+def proxy(processes, moto_endpoint):
+    port, control = free_port(), free_port()
+    upstream = moto_endpoint.rsplit("/", 1)[-1]
+    proc = processes.spawn("proxy", [sys.executable, str(SCRIPTS / "fault_proxy.py"), "--listen",
+                                     f"127.0.0.1:{port}", "--upstream", upstream, "--control",
+                                     f"127.0.0.1:{control}"])
+    wait_port(control, 30, proc)
+    wait_port(port, 30, proc)
+    return Proxy(port, control)
+
+
+@pytest.fixture
+def healthy_proxy(proxy):
+    """The proxy forwarding before and after the test, whatever the test did."""
+    proxy.restore()
+    yield proxy
+    proxy.restore()
+
+
+@pytest.fixture(scope="session")
+def aws(moto_endpoint):
+    local_aws.create_table(moto_endpoint, TABLE)
+    a = Aws(moto_endpoint)
+    for mode in MODES.values():
+        secrets = load_vectors(mode.name)["secrets"]
+        a.seed_secret(mode.secret_id, secrets["previous"], secrets["current"])
+        a.seed_secret(mode.rot_secret_id, secrets["previous"], secrets["current"])
+    return a
+
+
+@pytest.fixture(scope="session")
+def stack(processes, aws, proxy):
+    if not CARGO_LAMBDA.exists():
+        pytest.fail(f"{CARGO_LAMBDA} missing: run `make tools` (scripts/tools.sh)", pytrace=False)
+    prebuild(processes)
+    env = base_env(proxy.endpoint)
+    instances: dict[str, Instance] = {
+        "main": Instance("main", free_port(), dict(env), [m.binary for m in MODES.values() if m.instance == "main"]),
+        "token": Instance("token", free_port(), {**env, "AMANI_AUTH_MODE": "token",
+                                                 "AMANI_TOKEN_HEADER": amani_token_header(),
+                                                 "WEBHOOK_SECRET_ID": MODES["amani-token"].secret_id},
+                          ["amani-webhook"]),
+        "cold": Instance("cold", free_port(), dict(env), []),
+    }
+    for mode in MODES.values():
+        instances[mode.rot_instance] = Instance(
+            mode.rot_instance, free_port(),
+            {**env, "AMANI_AUTH_MODE": mode.amani_auth, "AMANI_TOKEN_HEADER": amani_token_header(),
+             "WEBHOOK_SECRET_ID": mode.rot_secret_id},
+            [],
+        )
+    for inst in instances.values():
+        start_instance(processes, inst)
+    deadline = time.monotonic() + READY_TIMEOUT
+    for inst in instances.values():
+        wait_port(inst.port, max(1.0, deadline - time.monotonic()), inst.proc)
+    for inst in instances.values():
+        for binary in inst.binaries:
+            wait_function(processes, inst, binary, deadline)
+    st = Stack(processes, aws, proxy, instances)
+    # Warm the rotation instances now: each function loads its secret (current + previous) long
+    # before the rotation tests run, so "refresh on a miss, at most once per 30 s" is what they test.
+    for mode in MODES.values():
+        inst = instances[mode.rot_instance]
+        event = fresh_event(mode)
+        try:
+            resp = st.send(event, instance=mode.rot_instance, timeout=max(30.0, deadline - time.monotonic()))
+            inst.warm = {"status": resp.status_code, "json": _json_or_text(resp), "event": event,
+                         "at": time.monotonic()}
+        except Exception as exc:  # noqa: BLE001 - reported by the rotation test
+            inst.warm = {"status": None, "json": repr(exc), "event": event, "at": time.monotonic()}
+    return st
+
+
+def _json_or_text(resp) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return resp.text
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        st = item.funcargs.get("stack")
+        if isinstance(st, Stack):
+            report.sections.append(("process logs (tails)", st.logs(25)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Assertions shared by the test modules
+# ---------------------------------------------------------------------------------------------
+
+STAGE = {"current": "AWSCURRENT", "previous": "AWSPREVIOUS"}
+HMAC_PROVIDERS_HEADER = {"alocity-selfie": "alocity-signature", "alocity": "alocity-signature"}
+
+
+def signature_header_value(mode: Mode, headers: dict[str, str]) -> str | None:
+    """The raw signature header the receiver should keep (HMAC modes only)."""
+    wanted = HMAC_PROVIDERS_HEADER.get(mode.provider)
+    if mode.name == "amani-signature":
+        wanted = "webhook-signature"
+    if wanted is None:
+        return None
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+def assert_event_item(item: dict[str, Any] | None, event: Event, key: str, *,
+                      secret_version: str = "AWSCURRENT", signature: str | None = None,
+                      event_code: str | None = None, expect_payload: bool = True) -> None:
+    import re
+    from datetime import datetime
+
+    provider = event.mode.provider
+    assert item is not None, f"no item {provider}#{key}"
+    assert item["pk"] == f"{provider}#{key}"
+    assert item["provider"] == provider
+    assert item["idempotency_key"] == key
+    assert item["event_code"] == (event_code or event.event_code)
+    assert item.get("record_type") == "event"
+    if event.subject is None:
+        assert "subject" not in item and "provider_subject" not in item
+    else:
+        assert item["subject"] == event.subject
+        assert item["provider_subject"] == f"{provider}#{event.subject}"
+    assert item["body_sha256"] == sha256_hex(event.body)
+    assert int(item["body_size"]) == len(event.body)
+    stored = item["body"]
+    if isinstance(stored, str):
+        assert stored.encode("utf-8") == event.body
+    else:
+        assert bytes(stored.value) == event.body
+    assert item["secret_version"] == secret_version
+    received_at = item["received_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", received_at), received_at
+    ms = int(item["received_at_ms"])
+    parsed = datetime.fromisoformat(received_at.replace("Z", "+00:00")).timestamp() * 1000
+    assert abs(parsed - ms) < 1, (received_at, ms)
+    assert abs(time.time() * 1000 - ms) < 15 * 60 * 1000
+    assert item["provider_day"] == f"{provider}#{received_at[:10]}"
+    assert item.get("request_id")
+    if "source_ip" in item:
+        assert item["source_ip"] == "127.0.0.1"
+    assert "expires_at" not in item  # RETENTION_DAYS is unset in the e2e environment
+    if signature is not None:
+        assert item.get("signature") == signature
+    elif event.mode.provider == "faceio" or event.mode.amani_auth == "token":
+        assert "signature" not in item
+    if expect_payload:
+        assert item.get("payload") == json_as_dynamo(event.body)
+
+
+def assert_nothing_written(aws: Aws, marker: str) -> None:
+    found = aws.with_marker(marker)
+    assert found == [], f"items were written for a rejected request: {[i['pk'] for i in found]}"
+
+
+def items_for_pk(aws: Aws, pk: str) -> list[dict[str, Any]]:
+    """The item itself and any conflict records derived from it."""
+    return [i for i in aws.scan() if i["pk"] == pk or i["pk"].startswith(pk + "#conflict#")]
