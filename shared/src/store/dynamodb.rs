@@ -245,16 +245,24 @@ pub fn json_to_attribute(value: &Value, depth: usize) -> Option<AttributeValue> 
     })
 }
 
-/// A number DynamoDB can hold (magnitude 1e-130 to 1e126) as `N`; anything else as its text.
+/// A number DynamoDB can hold (at most 38 significant digits, magnitude 1e-130 to 1e126) as
+/// `N`; anything else as its text, so an exotic number never makes the whole item invalid.
 fn number_attribute(number: &serde_json::Number) -> AttributeValue {
     let text = number.to_string();
-    match number.as_f64() {
-        Some(float)
-            if number.is_f64() && float != 0.0 && !(1e-129..1e125).contains(&float.abs()) =>
-        {
-            AttributeValue::S(text)
-        }
-        _ => AttributeValue::N(text),
+    let mantissa = text
+        .split(['e', 'E'])
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
+    let magnitude = number.as_f64().map_or(f64::INFINITY, f64::abs);
+    let representable =
+        significant <= 38 && (magnitude == 0.0 || (1e-129..1e125).contains(&magnitude));
+    if representable {
+        AttributeValue::N(text)
+    } else {
+        AttributeValue::S(text)
     }
 }
 
@@ -320,10 +328,34 @@ mod tests {
         let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
         let value: Value = serde_json::from_str(&deep).unwrap();
         assert_eq!(json_to_attribute(&value, 1), None);
-        let huge: Value = serde_json::from_str("[1e300, 1e-200, 42, 0.0]").unwrap();
-        let list = json_to_attribute(&huge, 1).unwrap();
-        let list = list.as_l().unwrap();
-        assert!(list[0].is_s() && list[1].is_s());
-        assert!(list[2].is_n() && list[3].is_n());
+        let numbers: Value = serde_json::from_str(
+            "[1e300, 1e-200, 42, 0.0, 123456789012345678901234567890, \
+             1234567890123456789012345678901234567890, -98765432109876543210, 2.5e-7]",
+        )
+        .unwrap();
+        let list = json_to_attribute(&numbers, 1).unwrap();
+        let kinds: Vec<_> = list
+            .as_l()
+            .unwrap()
+            .iter()
+            .map(|value| match value {
+                AttributeValue::N(text) => format!("N {text}"),
+                AttributeValue::S(text) => format!("S {text}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "S 1e+300",
+                "S 1e-200",
+                "N 42",
+                "N 0.0",
+                "N 123456789012345678901234567890",
+                "S 1234567890123456789012345678901234567890",
+                "N -98765432109876543210",
+                "N 2.5e-7",
+            ]
+        );
     }
 }
