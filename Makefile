@@ -1,6 +1,6 @@
 # Webhook receivers: local stack and test pipeline.
 #   make dev    - moto + table/secrets + `cargo lambda watch` on http://127.0.0.1:9000 (Ctrl-C stops all)
-#   make test   - fmt check, clippy -D warnings, unit/handler tests, end-to-end suite (= .ci/run)
+#   make test   - fmt check, clippy -D warnings, unit/handler tests, end-to-end suite, SAM checks (= .ci/run)
 # Tools are installed, pinned, into git-ignored virtualenvs under .venv/ (scripts/tools.sh).
 
 SHELL := /usr/bin/env bash
@@ -11,13 +11,14 @@ MOTO_VENV    := .venv/moto
 E2E_PYTEST   := $(MOTO_VENV)/bin/python -m pytest
 E2E_ARGS     ?=
 
-.PHONY: help tools tools-moto tools-cargo-lambda dev test fmt-check clippy unit e2e local-aws-table
+.PHONY: help tools tools-moto tools-cargo-lambda dev test fmt-check clippy unit e2e local-aws-table sam-checks sam-lint
 
 help:
 	@echo "make dev    - run the four functions locally against moto (http://127.0.0.1:9000/lambda-url/<binary>/)"
 	@echo "make test   - fmt-check, clippy, unit, e2e (what CI runs)"
 	@echo "make tools  - install the pinned tools into .venv/ (moto, pytest, boto3, requests, cargo-lambda)"
-	@echo "make fmt-check | clippy | unit | e2e  - the steps of 'make test' one by one"
+	@echo "make fmt-check | clippy | unit | e2e | sam-checks  - the steps of 'make test' one by one"
+	@echo "make sam-lint - quick template checks (validate, cfn-lint, checkov, template tests) without sam build"
 
 tools:
 	scripts/tools.sh
@@ -36,6 +37,7 @@ test:
 	$(MAKE) --no-print-directory clippy
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory sam-checks
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -54,3 +56,10 @@ e2e: tools
 # Print the DynamoDB table definition that local_aws.py creates (for comparing with template.yaml).
 local-aws-table: tools-moto
 	$(MOTO_VENV)/bin/python scripts/local_aws.py --print-table-definition
+
+# SAM: sam validate --lint, cfn-lint, checkov, sam build (x86_64), template tests (scripts/sam_checks.sh).
+sam-checks:
+	scripts/sam_checks.sh
+
+sam-lint:
+	scripts/sam_checks.sh lint test

@@ -20,6 +20,10 @@ pub const INDEX_BY_SUBJECT: &str = "by-subject";
 /// DynamoDB allows 32 levels of nesting; deeper payloads are kept in `body` only.
 const MAX_PAYLOAD_DEPTH: usize = 30;
 
+/// Bodies larger than this are stored raw only: the parsed `payload` would repeat them and push
+/// the item towards DynamoDB's 400 KB item limit.
+pub const MAX_PAYLOAD_BODY_BYTES: usize = 100 * 1024;
+
 /// Writes events with `attribute_not_exists(pk)`, so a redelivery never overwrites.
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
@@ -189,6 +193,7 @@ pub fn to_item(
     if let Some(payload) = record
         .payload
         .as_ref()
+        .filter(|_| record.body.len() <= MAX_PAYLOAD_BODY_BYTES)
         .and_then(|json| json_to_attribute(json, 1))
     {
         item.insert("payload".into(), payload);
@@ -307,6 +312,16 @@ mod tests {
         let list = payload["a"].as_l().unwrap();
         assert_eq!(list[1].as_n().unwrap(), "2.5");
         assert_eq!(list[2].as_m().unwrap()["b"], AttributeValue::Null(true));
+    }
+
+    #[test]
+    fn large_bodies_are_not_repeated_as_payload() {
+        let big = format!("{{\"image\":\"{}\"}}", "A".repeat(MAX_PAYLOAD_BODY_BYTES));
+        let item = to_item(&record(big.as_bytes()), None, None);
+        assert!(!item.contains_key("payload"));
+        assert_eq!(item["body"].as_s().unwrap(), &big);
+        let small = to_item(&record(b"{\"image\":\"AAAA\"}"), None, None);
+        assert!(small.contains_key("payload"));
     }
 
     #[test]
