@@ -1,5 +1,7 @@
 //! Secrets Manager as the secret store: `GetSecretValue` for `AWSCURRENT` and `AWSPREVIOUS`.
 
+use std::time::Duration;
+
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
@@ -13,14 +15,20 @@ use crate::secret::{SecretVersion, VersionedSecret};
 pub struct SecretsManagerFetcher {
     client: Client,
     secret_id: String,
+    deadline: Duration,
 }
 
 impl SecretsManagerFetcher {
+    /// Default bound on one fetch, retries included: with the store's deadline it must leave
+    /// the answer inside the function timeout (5 s) and FACEIO's 6 s when Secrets Manager hangs.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(800);
+
     /// A fetcher for `secret_id` (name or ARN).
     pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
         Self {
             client,
             secret_id: secret_id.into(),
+            deadline: Self::DEFAULT_DEADLINE,
         }
     }
 
@@ -70,10 +78,21 @@ fn classify(error: &SdkError<GetSecretValueError>) -> SecretError {
 
 impl FetchSecrets for SecretsManagerFetcher {
     async fn fetch(&self) -> Result<Vec<VersionedSecret>, SecretError> {
-        let (current, previous) = tokio::join!(
-            self.stage(SecretVersion::Current),
-            self.stage(SecretVersion::Previous)
-        );
+        let both = async {
+            tokio::join!(
+                self.stage(SecretVersion::Current),
+                self.stage(SecretVersion::Previous)
+            )
+        };
+        let (current, previous) =
+            tokio::time::timeout(self.deadline, both)
+                .await
+                .map_err(|_| {
+                    SecretError::Unavailable(format!(
+                        "no answer within {} ms",
+                        self.deadline.as_millis()
+                    ))
+                })?;
         let current = current?.ok_or_else(|| {
             SecretError::NotUsable(format!("{} has no AWSCURRENT version", self.secret_id))
         })?;
