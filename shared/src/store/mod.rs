@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod memory;
+pub mod query;
 
 use std::future::Future;
 

@@ -3,6 +3,7 @@
 
 pub mod alocity;
 pub mod amani;
+pub mod audit;
 pub mod bearer;
 
 use http::HeaderMap;

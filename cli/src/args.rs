@@ -1,0 +1,492 @@
+//! The command line: every command, argument and its help text.
+//!
+//! The doc comments below are the `--help` text people read in a terminal, so they are written
+//! as plain text rather than rustdoc Markdown.
+#![allow(clippy::doc_markdown)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::timespec;
+
+/// Send signed sample webhooks, and inspect and audit the events the receivers stored.
+///
+/// Against the local stack (`make dev`) no configuration is needed: with neither
+/// `AWS_ENDPOINT_URL` nor a table given (`--table`, `--stack`, `EVENTS_TABLE`), the commands
+/// use moto on http://127.0.0.1:4566 with dummy credentials and table `webhook-events`.
+/// Otherwise the normal AWS configuration applies (credential chain, `AWS_REGION`,
+/// `AWS_ENDPOINT_URL`).
+///
+/// Exit status: 0 success, 1 failure (including a failed request, or an audit finding),
+/// 2 usage error.
+#[derive(Debug, Parser)]
+#[command(
+    name = "webhooks",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print one JSON object per line on stdout instead of a table (no progress bar).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// AWS endpoint for DynamoDB, Secrets Manager and CloudFormation [default: AWS_ENDPOINT_URL,
+    /// else AWS; http://127.0.0.1:4566 for the local stack].
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send a realistic, correctly signed event to a webhook function and print the answer.
+    Send(SendArgs),
+    /// Inspect stored events.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Tamper audit: re-check stored HMAC-signed events against their stored signature.
+    ///
+    /// Every stored Alocity Selfie, Alocity and Amani (signature mode) event keeps the signature
+    /// header it arrived with. Its body is checked again with the provider's current and
+    /// previous secret (Secrets Manager AWSCURRENT / AWSPREVIOUS); no replay window applies.
+    /// Events whose body no longer matches are listed, and the exit status is then 1.
+    /// Without --since/--from the whole table is scanned.
+    Reverify(ReverifyArgs),
+}
+
+/// A provider, as named in keys and secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum ProviderName {
+    /// Alocity Selfie: face-enrolment invitations.
+    AlocitySelfie,
+    /// Alocity access control: doors, locks, access logs, cards, faces.
+    Alocity,
+    /// FACEIO: enrolment, authentication, deletion.
+    Faceio,
+    /// Amani KYC: profiles and documents.
+    Amani,
+}
+
+impl ProviderName {
+    /// Every provider, in display order.
+    pub const ALL: [Self; 4] = [
+        Self::AlocitySelfie,
+        Self::Alocity,
+        Self::Faceio,
+        Self::Amani,
+    ];
+
+    /// The name in keys, index partitions and secret names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AlocitySelfie => "alocity-selfie",
+            Self::Alocity => "alocity",
+            Self::Faceio => "faceio",
+            Self::Amani => "amani",
+        }
+    }
+
+    /// The function's binary (its path under `cargo lambda watch`).
+    pub fn binary(self) -> &'static str {
+        match self {
+            Self::AlocitySelfie => "alocity-selfie-webhook",
+            Self::Alocity => "alocity-webhook",
+            Self::Faceio => "faceio-webhook",
+            Self::Amani => "amani-webhook",
+        }
+    }
+
+    /// The Secrets Manager secret the function reads by default.
+    pub fn default_secret_id(self) -> String {
+        format!("webhooks/{}", self.name())
+    }
+}
+
+/// Where the events table is.
+#[derive(Debug, Clone, Args)]
+pub struct TableArgs {
+    /// DynamoDB table [default: EVENTS_TABLE, else `webhook-events`].
+    #[arg(long, value_name = "NAME", conflicts_with = "stack")]
+    pub table: Option<String>,
+
+    /// Take the table from this SAM/CloudFormation stack's output `EventsTableName`.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+}
+
+/// A time window: `--since` or `--from`/`--to`.
+#[derive(Debug, Clone, Args)]
+pub struct WindowArgs {
+    /// Events received in this last stretch of time: 90s, 15m, 1h, 2h30m, 7d, 2w.
+    #[arg(long, value_name = "DURATION", value_parser = timespec::parse_duration,
+          conflicts_with_all = ["from", "to"])]
+    pub since: Option<std::time::Duration>,
+
+    /// Events received at or after this time: 2026-11-24T09:00:00Z, 2026-11-24T09:00
+    /// (UTC), 2026-11-24 (start of the day, UTC), or unix seconds.
+    #[arg(long, value_name = "TIME", value_parser = timespec::parse_from)]
+    pub from: Option<i64>,
+
+    /// Events received at or before this time (same forms; a bare date means the end of that
+    /// day) [default: now].
+    #[arg(long, value_name = "TIME", value_parser = timespec::parse_to, requires = "from")]
+    pub to: Option<i64>,
+}
+
+impl WindowArgs {
+    /// True when no window option was given.
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none() && self.from.is_none() && self.to.is_none()
+    }
+}
+
+/// How Amani authenticates the webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AmaniMode {
+    /// `Webhook-Signature`: base64 HMAC-SHA256 of the Python `json.dumps` body.
+    Signature,
+    /// The secret itself in a header (`--token-header`).
+    Token,
+}
+
+/// `webhooks send`.
+#[derive(Debug, Args)]
+#[command(after_help = SEND_AFTER_HELP)]
+pub struct SendArgs {
+    /// The provider to impersonate.
+    #[arg(value_enum)]
+    pub provider: ProviderName,
+
+    /// Event code to build a fresh sample body for (see the list below) [default: the
+    /// provider's first].
+    #[arg(long, value_name = "CODE", conflicts_with = "body")]
+    pub event: Option<String>,
+
+    /// Send this file's bytes as the body, exactly (`-` reads stdin).
+    #[arg(long, value_name = "FILE")]
+    pub body: Option<PathBuf>,
+
+    /// Function URL [default: http://127.0.0.1:9000/lambda-url/<function binary>/].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The provider secret (HMAC key or token) [default: read from Secrets Manager].
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "WEBHOOKS_SECRET",
+        hide_env_values = true,
+        conflicts_with = "secret_id"
+    )]
+    pub secret: Option<String>,
+
+    /// Secrets Manager secret to read the secret from (AWSCURRENT) [default: webhooks/<provider>].
+    #[arg(long, value_name = "ID")]
+    pub secret_id: Option<String>,
+
+    /// Number of events to send; each generated event gets fresh ids.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+
+    /// Send every event twice (the second answer should be `duplicate`).
+    #[arg(long)]
+    pub duplicate: bool,
+
+    /// Send a deliberately broken signature or token (the answer should be 401).
+    #[arg(long)]
+    pub tamper: bool,
+
+    /// Amani only: how the webhook is authenticated [default: signature].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub amani_mode: Option<AmaniMode>,
+
+    /// Amani token mode only: the header carrying the token [default: Webhook-Token].
+    #[arg(long, value_name = "NAME")]
+    pub token_header: Option<String>,
+
+    /// FACEIO only: the application id put in generated bodies [default: local-faceio-app].
+    #[arg(long, value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+const SEND_AFTER_HELP: &str = "\
+Event codes:
+  alocity-selfie  InviteSent Template InviteInvalid FaceQualityFailures PinFailures PinOk
+                  FaceMatched
+  alocity         accesslog.created door.healthcheck door.state lock.state user.card user.face
+  faceio          ENROLL AUTH DELETION
+  amani           profile_create profile_update profile_status_change profile_level_update
+                  document_upload document_delete document_update document_status_change
+                  zip_file_create video_call_status_change
+
+Signing: Alocity-Signature `t:<now>,sig:<base64 HMAC-SHA256(secret, \"t.body\")>`; FACEIO
+`WWW-Authenticate: Bearer <token>`; Amani `Webhook-Signature` over the Python json.dumps bytes
+(which are also what is sent), or the token in --token-header.
+
+Exit status: 0 when every answer is 200 (401 with --tamper), else 1.";
+
+/// `webhooks events …`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List a provider's events by time, newest first (index by-provider-time).
+    List(ListArgs),
+    /// List the events about one subject (a device, user, facial id, profile), newest first
+    /// (index by-subject).
+    Subject(SubjectArgs),
+    /// Show one stored event, raw body included.
+    Get(GetArgs),
+}
+
+/// `webhooks events list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The provider.
+    #[arg(long, value_enum)]
+    pub provider: ProviderName,
+
+    /// Receive-time window [default: --since 24h].
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Only events with this event code.
+    #[arg(long, value_name = "CODE")]
+    pub event: Option<String>,
+
+    /// Show at most this many events.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub limit: u32,
+
+    /// The table.
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// `webhooks events subject`.
+#[derive(Debug, Args)]
+pub struct SubjectArgs {
+    /// The provider.
+    #[arg(value_enum)]
+    pub provider: ProviderName,
+
+    /// The subject: device serial number, user id, facial id or profile id.
+    pub subject: String,
+
+    /// Show at most this many events.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub limit: u32,
+
+    /// The table.
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// `webhooks events get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The provider.
+    #[arg(value_enum)]
+    pub provider: ProviderName,
+
+    /// The idempotency key (the `key` a function answered; table key `<provider>#<key>`).
+    pub key: String,
+
+    /// Also show the conflict records kept for this key (scans the table).
+    #[arg(long)]
+    pub conflicts: bool,
+
+    /// The table.
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// `webhooks reverify`.
+#[derive(Debug, Args)]
+pub struct ReverifyArgs {
+    /// Only this provider's events (alocity-selfie, alocity or amani) [default: all three].
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderName>,
+
+    /// Receive-time window [default: every stored event].
+    #[command(flatten)]
+    pub window: WindowArgs,
+
+    /// Read the secrets from this Secrets Manager secret (needs --provider)
+    /// [default: webhooks/<provider>].
+    #[arg(long, value_name = "ID", requires = "provider")]
+    pub secret_id: Option<String>,
+
+    /// List every checked event, not only those that no longer match.
+    #[arg(long)]
+    pub all: bool,
+
+    /// The table.
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("webhooks").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn send_takes_a_provider_and_options() {
+        let cli = parse(&[
+            "send",
+            "faceio",
+            "--event",
+            "ENROLL",
+            "--count",
+            "3",
+            "--duplicate",
+            "--json",
+        ])
+        .unwrap();
+        assert!(cli.global.json);
+        let Command::Send(send) = cli.command else {
+            panic!("not send")
+        };
+        assert_eq!(send.provider, ProviderName::Faceio);
+        assert_eq!(send.event.as_deref(), Some("ENROLL"));
+        assert_eq!(send.count, 3);
+        assert!(send.duplicate && !send.tamper);
+        assert_eq!(send.timeout, 30);
+    }
+
+    #[test]
+    fn usage_errors_are_clap_errors_with_exit_status_2() {
+        for args in [
+            &["send"][..],
+            &["send", "stripe"],
+            &["send", "faceio", "--event", "ENROLL", "--body", "f.json"],
+            &["send", "faceio", "--count", "0"],
+            &["send", "faceio", "--secret", "s", "--secret-id", "x"],
+            &["events", "list"],
+            &[
+                "events",
+                "list",
+                "--provider",
+                "faceio",
+                "--since",
+                "1h",
+                "--from",
+                "2026-01-01",
+            ],
+            &[
+                "events",
+                "list",
+                "--provider",
+                "faceio",
+                "--to",
+                "2026-01-01",
+            ],
+            &["events", "list", "--provider", "faceio", "--since", "soon"],
+            &["events", "list", "--provider", "faceio", "--limit", "0"],
+            &[
+                "events",
+                "list",
+                "--provider",
+                "faceio",
+                "--table",
+                "t",
+                "--stack",
+                "s",
+            ],
+            &["events", "get", "faceio"],
+            &["reverify", "--secret-id", "x"],
+            &["nonsense"],
+        ] {
+            let error = parse(args).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{args:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn help_is_not_an_error_exit() {
+        for args in [
+            &["--help"][..],
+            &["send", "--help"],
+            &["events", "list", "--help"],
+        ] {
+            let error = parse(args).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::DisplayHelp, "{args:?}");
+            assert_eq!(error.exit_code(), 0);
+        }
+    }
+
+    #[test]
+    fn windows_parse_since_or_from_to() {
+        let cli = parse(&["events", "list", "--provider", "amani", "--since", "2h30m"]).unwrap();
+        let Command::Events(EventsCommand::List(list)) = cli.command else {
+            panic!("not list")
+        };
+        assert_eq!(
+            list.window.since,
+            Some(std::time::Duration::from_secs(9000))
+        );
+        assert_eq!(list.limit, 100);
+
+        let cli = parse(&[
+            "events",
+            "list",
+            "--provider",
+            "amani",
+            "--from",
+            "2026-11-24",
+            "--to",
+            "2026-11-24",
+        ])
+        .unwrap();
+        let Command::Events(EventsCommand::List(list)) = cli.command else {
+            panic!("not list")
+        };
+        assert_eq!(list.window.from, Some(1_795_478_400_000));
+        assert_eq!(list.window.to, Some(1_795_564_799_999));
+    }
+
+    #[test]
+    fn provider_names_match_keys_and_binaries() {
+        let names: Vec<_> = ProviderName::ALL.iter().map(|p| p.name()).collect();
+        assert_eq!(names, ["alocity-selfie", "alocity", "faceio", "amani"]);
+        for provider in ProviderName::ALL {
+            assert_eq!(
+                provider.to_possible_value().unwrap().get_name(),
+                provider.name()
+            );
+            assert_eq!(provider.binary(), format!("{}-webhook", provider.name()));
+        }
+        assert_eq!(ProviderName::Amani.default_secret_id(), "webhooks/amani");
+    }
+}

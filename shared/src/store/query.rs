@@ -1,0 +1,555 @@
+//! Reading stored events back: the key formats of the table and its two indexes, time windows
+//! over the day partitions, the queries the `webhooks` CLI and the tamper audit run, and
+//! DynamoDB attributes as plain JSON. The write side is [`super::dynamodb`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use super::dynamodb::{INDEX_BY_PROVIDER_TIME, INDEX_BY_SUBJECT};
+use super::iso_millis;
+
+/// One stored item, attribute name to value.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// What separates an original key from the body hash in a conflict record's key.
+pub const CONFLICT_SEPARATOR: &str = "#conflict#";
+
+/// The table key of an event: `<provider>#<idempotency key>`.
+pub fn event_pk(provider: &str, idempotency_key: &str) -> String {
+    format!("{provider}#{idempotency_key}")
+}
+
+/// The partition of index `by-provider-time`: `<provider>#<YYYY-MM-DD>` (UTC day received).
+pub fn provider_day(provider: &str, day: &str) -> String {
+    format!("{provider}#{day}")
+}
+
+/// The partition of index `by-subject`: `<provider>#<subject>`.
+pub fn provider_subject(provider: &str, subject: &str) -> String {
+    format!("{provider}#{subject}")
+}
+
+/// Milliseconds per UTC day.
+const DAY_MS: i64 = 86_400_000;
+
+/// A closed interval of receive times, in unix milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// First millisecond included.
+    pub from_ms: i64,
+    /// Last millisecond included.
+    pub to_ms: i64,
+}
+
+impl TimeWindow {
+    /// The window from `from_ms` to `to_ms`, both included; `None` when it is empty.
+    pub fn new(from_ms: i64, to_ms: i64) -> Option<Self> {
+        (from_ms <= to_ms).then_some(Self { from_ms, to_ms })
+    }
+
+    /// Lower bound as stored in `received_at` (sorts as text in time order).
+    pub fn from_text(&self) -> String {
+        iso_millis(self.from_ms)
+    }
+
+    /// Upper bound as stored in `received_at`.
+    pub fn to_text(&self) -> String {
+        iso_millis(self.to_ms)
+    }
+
+    /// The UTC days (`YYYY-MM-DD`) the window touches, newest first: the `provider_day`
+    /// partitions to query.
+    pub fn days_newest_first(&self) -> Vec<String> {
+        let first = self.from_ms.div_euclid(DAY_MS);
+        let last = self.to_ms.div_euclid(DAY_MS);
+        (first..=last)
+            .rev()
+            .map(|day| iso_millis(day * DAY_MS)[..10].to_owned())
+            .collect()
+    }
+}
+
+/// A read against the table failed. The message names the table and the operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ReadError(pub String);
+
+impl ReadError {
+    fn from_sdk<E, R>(table: &str, operation: &str, error: &SdkError<E, R>) -> Self
+    where
+        E: std::error::Error + ProvideErrorMetadata + 'static,
+        R: std::fmt::Debug,
+    {
+        let detail = match error {
+            SdkError::ServiceError(failure)
+                if failure.err().code() == Some("ResourceNotFoundException") =>
+            {
+                format!("table {table} (or its index) does not exist")
+            }
+            other => error_chain(other),
+        };
+        Self(format!("{operation} on table {table} failed: {detail}"))
+    }
+}
+
+/// An error and its causes on one line (`dispatch failure: io error: … Connection refused`),
+/// each message once; shorter than the SDK's `DisplayErrorContext`, which adds debug output.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
+    }
+    parts.join(": ")
+}
+
+/// One page of a scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanPage {
+    /// The items of this page that passed the filter.
+    pub items: Vec<Item>,
+    /// How many items the page read before filtering.
+    pub scanned: u64,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<Item>,
+}
+
+/// The attributes the tamper audit needs.
+const AUDIT_ATTRIBUTES: [&str; 9] = [
+    "pk",
+    "provider",
+    "idempotency_key",
+    "event_code",
+    "received_at",
+    "record_type",
+    "secret_version",
+    "body",
+    "signature",
+];
+
+/// Reads events from the table: index queries, single items, and scans for audits.
+#[derive(Debug, Clone)]
+pub struct EventReader {
+    client: Client,
+    table: String,
+}
+
+impl EventReader {
+    /// A reader over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Events of `provider` received on UTC `day` within `window`, newest first, at most
+    /// `limit`; only `event_code` when given. Index attributes only (no body).
+    ///
+    /// # Errors
+    /// The query failed.
+    pub async fn query_day(
+        &self,
+        provider: &str,
+        day: &str,
+        window: &TimeWindow,
+        event_code: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Item>, ReadError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_BY_PROVIDER_TIME)
+            .key_condition_expression("#p = :p AND #r BETWEEN :from AND :to")
+            .expression_attribute_names("#p", "provider_day")
+            .expression_attribute_names("#r", "received_at")
+            .expression_attribute_values(":p", AttributeValue::S(provider_day(provider, day)))
+            .expression_attribute_values(":from", AttributeValue::S(window.from_text()))
+            .expression_attribute_values(":to", AttributeValue::S(window.to_text()))
+            .scan_index_forward(false);
+        if let Some(code) = event_code {
+            request = request
+                .filter_expression("#c = :c")
+                .expression_attribute_names("#c", "event_code")
+                .expression_attribute_values(":c", AttributeValue::S(code.to_owned()));
+        }
+        self.collect_query(
+            request,
+            event_code.is_none(),
+            limit,
+            "query by-provider-time",
+        )
+        .await
+    }
+
+    /// Events about `subject` of `provider`, newest first, at most `limit`. Index attributes
+    /// only (no body).
+    ///
+    /// # Errors
+    /// The query failed.
+    pub async fn query_subject(
+        &self,
+        provider: &str,
+        subject: &str,
+        limit: usize,
+    ) -> Result<Vec<Item>, ReadError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_BY_SUBJECT)
+            .key_condition_expression("#s = :s")
+            .expression_attribute_names("#s", "provider_subject")
+            .expression_attribute_values(
+                ":s",
+                AttributeValue::S(provider_subject(provider, subject)),
+            )
+            .scan_index_forward(false);
+        self.collect_query(request, true, limit, "query by-subject")
+            .await
+    }
+
+    /// Pages through a query until `limit` items are collected or the results end. Without a
+    /// filter the page size is the remainder, so no more is read than shown.
+    async fn collect_query(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        unfiltered: bool,
+        limit: usize,
+        operation: &str,
+    ) -> Result<Vec<Item>, ReadError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        while items.len() < limit {
+            let mut page = request.clone().set_exclusive_start_key(start.take());
+            if unfiltered {
+                let remaining = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
+                page = page.limit(remaining);
+            }
+            let output = page
+                .send()
+                .await
+                .map_err(|error| ReadError::from_sdk(&self.table, operation, &error))?;
+            let remaining = limit - items.len();
+            items.extend(output.items.unwrap_or_default().into_iter().take(remaining));
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    /// The item with key `pk`, every attribute (strongly consistent).
+    ///
+    /// # Errors
+    /// The read failed.
+    pub async fn get(&self, pk: &str) -> Result<Option<Item>, ReadError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| ReadError::from_sdk(&self.table, "GetItem", &error))?;
+        Ok(output.item)
+    }
+
+    /// The items with keys `pks` with the attributes the tamper audit needs, in any order;
+    /// keys without an item are left out. Unprocessed keys are retried.
+    ///
+    /// # Errors
+    /// A read failed, or DynamoDB kept some keys unprocessed.
+    pub async fn get_for_audit(&self, pks: &[String]) -> Result<Vec<Item>, ReadError> {
+        let mut found = Vec::with_capacity(pks.len());
+        for chunk in pks.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|pk| HashMap::from([("pk".to_owned(), AttributeValue::S(pk.clone()))]))
+                .collect();
+            let mut pending = Some(self.audit_keys(keys)?);
+            let mut attempt = 0_u32;
+            while let Some(request) = pending.take() {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|error| ReadError::from_sdk(&self.table, "BatchGetItem", &error))?;
+                if let Some(mut responses) = output.responses {
+                    found.extend(responses.remove(&self.table).unwrap_or_default());
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(&self.table))
+                    .filter(|left| !left.keys().is_empty());
+                if pending.is_some() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(ReadError(format!(
+                            "BatchGetItem on table {} left keys unprocessed after {attempt} attempts",
+                            self.table
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn audit_keys(&self, keys: Vec<Item>) -> Result<KeysAndAttributes, ReadError> {
+        let (projection, names) = audit_projection();
+        KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
+            .consistent_read(true)
+            .build()
+            .map_err(|error| ReadError(format!("BatchGetItem on table {}: {error}", self.table)))
+    }
+
+    /// One page of a scan for items that carry a `signature` attribute (the HMAC-signed
+    /// deliveries), of `provider` when given, with the attributes the tamper audit needs.
+    ///
+    /// # Errors
+    /// The scan failed.
+    pub async fn scan_signed(
+        &self,
+        provider: Option<&str>,
+        start: Option<Item>,
+    ) -> Result<ScanPage, ReadError> {
+        let (projection, names) = audit_projection();
+        let mut request = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
+            .set_exclusive_start_key(start);
+        request = match provider {
+            Some(provider) => request
+                .filter_expression("attribute_exists(#signature) AND #provider = :provider")
+                .expression_attribute_values(":provider", AttributeValue::S(provider.to_owned())),
+            None => request.filter_expression("attribute_exists(#signature)"),
+        };
+        let output = request
+            .send()
+            .await
+            .map_err(|error| ReadError::from_sdk(&self.table, "Scan", &error))?;
+        Ok(ScanPage {
+            items: output.items.unwrap_or_default(),
+            scanned: u64::try_from(output.scanned_count).unwrap_or_default(),
+            next: output.last_evaluated_key.filter(|key| !key.is_empty()),
+        })
+    }
+
+    /// One page of a scan for the conflict records of the event with key `pk` (every attribute).
+    ///
+    /// # Errors
+    /// The scan failed.
+    pub async fn scan_conflicts(
+        &self,
+        pk: &str,
+        start: Option<Item>,
+    ) -> Result<ScanPage, ReadError> {
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(#pk, :prefix)")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(format!("{pk}{CONFLICT_SEPARATOR}")),
+            )
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|error| ReadError::from_sdk(&self.table, "Scan", &error))?;
+        Ok(ScanPage {
+            items: output.items.unwrap_or_default(),
+            scanned: u64::try_from(output.scanned_count).unwrap_or_default(),
+            next: output.last_evaluated_key.filter(|key| !key.is_empty()),
+        })
+    }
+}
+
+/// The projection of [`AUDIT_ATTRIBUTES`] as `#name` placeholders (several are DynamoDB
+/// reserved words), and the placeholder names.
+fn audit_projection() -> (String, HashMap<String, String>) {
+    let names: HashMap<String, String> = AUDIT_ATTRIBUTES
+        .iter()
+        .map(|name| (format!("#{name}"), (*name).to_owned()))
+        .collect();
+    let projection = AUDIT_ATTRIBUTES
+        .iter()
+        .map(|name| format!("#{name}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (projection, names)
+}
+
+/// The text of a string attribute of `item`.
+pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|value| value.as_s().ok())
+        .map(String::as_str)
+}
+
+/// The stored raw body: a string attribute as its UTF-8 bytes, a binary one as is.
+pub fn body_bytes(item: &Item) -> Option<Vec<u8>> {
+    match item.get("body")? {
+        AttributeValue::S(text) => Some(text.clone().into_bytes()),
+        AttributeValue::B(blob) => Some(blob.as_ref().to_vec()),
+        _ => None,
+    }
+}
+
+/// An attribute as JSON: maps and lists recursively, numbers as JSON numbers (any precision),
+/// binary values as standard base64 text, sets as arrays.
+pub fn attribute_to_json(value: &AttributeValue) -> Value {
+    let base64 =
+        |bytes: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
+    match value {
+        AttributeValue::S(text) => Value::String(text.clone()),
+        AttributeValue::N(number) => number_to_json(number),
+        AttributeValue::Bool(flag) => Value::Bool(*flag),
+        AttributeValue::B(blob) => base64(blob.as_ref()),
+        AttributeValue::M(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, item)| (key.clone(), attribute_to_json(item)))
+                .collect(),
+        ),
+        AttributeValue::L(items) => Value::Array(items.iter().map(attribute_to_json).collect()),
+        AttributeValue::Ss(texts) => {
+            Value::Array(texts.iter().cloned().map(Value::String).collect())
+        }
+        AttributeValue::Ns(numbers) => Value::Array(
+            numbers
+                .iter()
+                .map(|number| number_to_json(number))
+                .collect(),
+        ),
+        AttributeValue::Bs(blobs) => {
+            Value::Array(blobs.iter().map(|blob| base64(blob.as_ref())).collect())
+        }
+        // `Null(true)`, and any type a newer SDK adds.
+        _ => Value::Null,
+    }
+}
+
+/// A DynamoDB number as a JSON number, or as its text when JSON cannot hold it.
+fn number_to_json(number: &str) -> Value {
+    serde_json::from_str::<serde_json::Number>(number)
+        .map_or_else(|_| Value::String(number.to_owned()), Value::Number)
+}
+
+/// A whole item as a JSON object (keys in name order).
+pub fn item_to_json(item: &Item) -> Value {
+    let mut names: Vec<&String> = item.keys().collect();
+    names.sort();
+    Value::Object(
+        names
+            .into_iter()
+            .map(|name| (name.clone(), attribute_to_json(&item[name])))
+            .collect::<Map<String, Value>>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::primitives::Blob;
+
+    use super::*;
+    use crate::store::dynamodb::json_to_attribute;
+
+    #[test]
+    fn key_formats_match_what_the_writer_stores() {
+        assert_eq!(event_pk("faceio", "app/ENROLL/f1"), "faceio#app/ENROLL/f1");
+        assert_eq!(provider_day("alocity", "2026-11-24"), "alocity#2026-11-24");
+        assert_eq!(provider_subject("amani", "p-1"), "amani#p-1");
+    }
+
+    #[test]
+    fn error_chains_read_as_one_line() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failure")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused",
+        ));
+        assert_eq!(error_chain(&error), "dispatch failure: Connection refused");
+    }
+
+    #[test]
+    fn windows_list_their_days_newest_first() {
+        // 2025-11-24T16:00:00.123Z and two days later.
+        let from = 1_764_000_000_123;
+        let window = TimeWindow::new(from, from + 2 * DAY_MS).unwrap();
+        assert_eq!(
+            window.days_newest_first(),
+            ["2025-11-26", "2025-11-25", "2025-11-24"]
+        );
+        assert_eq!(window.from_text(), "2025-11-24T16:00:00.123Z");
+        let one_day = TimeWindow::new(from, from).unwrap();
+        assert_eq!(one_day.days_newest_first(), ["2025-11-24"]);
+        assert_eq!(TimeWindow::new(from, from - 1), None);
+    }
+
+    #[test]
+    fn attributes_round_trip_to_json() {
+        let json = serde_json::json!({
+            "a": [1, 2.5, {"b": null, "c": true}],
+            "big": 123_456_789_012_345_678_u64,
+            "s": "text"
+        });
+        let attribute = json_to_attribute(&json, 1).unwrap();
+        assert_eq!(attribute_to_json(&attribute), json);
+    }
+
+    #[test]
+    fn binary_and_set_attributes_become_base64_and_arrays() {
+        let item: Item = HashMap::from([
+            (
+                "body".to_owned(),
+                AttributeValue::B(Blob::new(vec![0xff, 0x00])),
+            ),
+            (
+                "n".to_owned(),
+                AttributeValue::N("123456789012345678901234567890.5".into()),
+            ),
+            ("ss".to_owned(), AttributeValue::Ss(vec!["x".into()])),
+            ("pk".to_owned(), AttributeValue::S("p#k".into())),
+        ]);
+        let json = item_to_json(&item);
+        assert_eq!(json["body"], "/wA=");
+        assert_eq!(json["ss"], serde_json::json!(["x"]));
+        assert_eq!(json["n"].to_string(), "123456789012345678901234567890.5");
+        assert_eq!(body_bytes(&item), Some(vec![0xff, 0x00]));
+        assert_eq!(text(&item, "pk"), Some("p#k"));
+        assert_eq!(text(&item, "n"), None);
+    }
+}
