@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::http::{HttpRequest, HttpResponse};
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent};
-use crate::secrets::SecretSource;
+use crate::secrets::{Refresh, SecretSource};
 use crate::store::{EventRecord, EventStore};
 use crate::verify::{Verified, VerifyError};
 
@@ -227,11 +227,20 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
         match self.provider.authenticate(&secrets, body, headers, now) {
             Ok(verified) => Ok(verified),
             Err(error) if error.is_secret_miss() => match self.secrets.refresh_after_miss().await {
-                Some(fresh) => self
+                Refresh::Changed(fresh) => self
                     .provider
                     .authenticate(&fresh, body, headers, now)
                     .map_err(refuse),
-                None => Err(refuse(error)),
+                Refresh::Unchanged => Err(refuse(error)),
+                // It may be signed with a secret rotated while the store was unreachable:
+                // have the provider retry rather than refuse a real event.
+                Refresh::Unavailable => {
+                    tracing::error!(
+                        provider = P::NAME,
+                        "secret store unreachable after a verification miss"
+                    );
+                    Err(HttpResponse::error(503, "secrets_unavailable"))
+                }
             },
             Err(error) => Err(refuse(error)),
         }

@@ -227,18 +227,70 @@ async fn authentic_bodies_that_are_not_the_model_are_stored_raw() {
     }
 }
 
-/// A secret store the test rotates, counting fetches.
+/// A secret store the test rotates or takes down, counting fetches.
 #[derive(Debug, Clone, Default)]
 struct Rotating {
     secrets: Arc<Mutex<Vec<VersionedSecret>>>,
     fetches: Arc<AtomicUsize>,
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FetchSecrets for Rotating {
     async fn fetch(&self) -> Result<Vec<VersionedSecret>, SecretError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(SecretError::Unavailable("connection refused".into()));
+        }
         Ok(self.secrets.lock().unwrap().clone())
     }
+}
+
+#[tokio::test]
+async fn a_miss_while_secrets_manager_is_down_is_503_so_the_provider_retries() {
+    let store = Rotating::default();
+    *store.secrets.lock().unwrap() = vec![VersionedSecret::current("old-secret")];
+    let app = Pipeline::new(
+        AlocitySelfie::new(300),
+        CachedSecrets::new(
+            store.clone(),
+            Duration::from_secs(300),
+            Duration::from_secs(30),
+        ),
+        MemoryStore::new(),
+        64 * 1024,
+    )
+    .with_clock(Clock::Fixed(NOW * 1000));
+    let known = body("evt-down-1");
+    let signature = sign(&Secret::new("old-secret"), NOW, known.as_bytes());
+    assert_eq!(
+        app.handle(post(known.as_bytes(), &signature, false))
+            .await
+            .status_code,
+        200
+    );
+
+    // Rotated, then Secrets Manager became unreachable: the cached secret still verifies what
+    // it can, and a request signed with the unseen new secret is not refused but retried.
+    store.down.store(true, Ordering::SeqCst);
+    let cached = body("evt-down-2");
+    let signature = sign(&Secret::new("old-secret"), NOW, cached.as_bytes());
+    assert_eq!(
+        app.handle(post(cached.as_bytes(), &signature, false))
+            .await
+            .status_code,
+        200
+    );
+    let rotated = body("evt-down-3");
+    let signature = sign(&Secret::new("new-secret"), NOW, rotated.as_bytes());
+    let response = app
+        .handle(post(rotated.as_bytes(), &signature, false))
+        .await;
+    assert_eq!(response.status_code, 503);
+    assert_eq!(
+        response_json(&response),
+        json!({"error": "secrets_unavailable"})
+    );
+    assert_eq!(app.store().len(), 2);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{SecretError, SecretSet, SecretSource};
+use super::{Refresh, SecretError, SecretSet, SecretSource};
 use crate::secret::VersionedSecret;
 
 /// Loads the current and (when it exists) previous versions of a secret.
@@ -31,6 +31,7 @@ struct State {
     value: Option<SecretSet>,
     next_fetch: Option<Instant>,
     last_miss_refresh: Option<Instant>,
+    last_miss_refresh_failed: bool,
 }
 
 /// A TTL cache over a [`FetchSecrets`]: fresh values for `ttl`, a stale value while the store
@@ -97,14 +98,18 @@ impl<F: FetchSecrets> SecretSource for CachedSecrets<F> {
         self.load(&mut state).await
     }
 
-    async fn refresh_after_miss(&self) -> Option<SecretSet> {
+    async fn refresh_after_miss(&self) -> Refresh {
         let mut state = self.state.lock().await;
         let now = Instant::now();
         if state
             .last_miss_refresh
             .is_some_and(|last| now.duration_since(last) < self.miss_interval)
         {
-            return None;
+            return if state.last_miss_refresh_failed {
+                Refresh::Unavailable
+            } else {
+                Refresh::Unchanged
+            };
         }
         state.last_miss_refresh = Some(now);
         let before = state.value.clone();
@@ -113,11 +118,17 @@ impl<F: FetchSecrets> SecretSource for CachedSecrets<F> {
                 let set: SecretSet = Arc::from(fetched);
                 state.value = Some(set.clone());
                 state.next_fetch = Some(now + self.ttl);
-                (before.as_deref() != Some(&*set)).then_some(set)
+                state.last_miss_refresh_failed = false;
+                if before.as_deref() == Some(&*set) {
+                    Refresh::Unchanged
+                } else {
+                    Refresh::Changed(set)
+                }
             }
             Err(error) => {
                 tracing::warn!(error = %error, "secret refresh after a verification miss failed");
-                None
+                state.last_miss_refresh_failed = true;
+                Refresh::Unavailable
             }
         }
     }
@@ -233,7 +244,7 @@ mod tests {
         cache.warm().await.unwrap();
 
         // Unchanged secrets: a reload happens but nothing new is offered.
-        assert_eq!(cache.refresh_after_miss().await, None);
+        assert_eq!(cache.refresh_after_miss().await, Refresh::Unchanged);
         assert_eq!(fetcher.calls(), 2);
 
         // Rotated within the interval: no reload yet.
@@ -242,14 +253,35 @@ mod tests {
             VersionedSecret::previous("one"),
         ]));
         tokio::time::advance(Duration::from_secs(29)).await;
-        assert_eq!(cache.refresh_after_miss().await, None);
+        assert_eq!(cache.refresh_after_miss().await, Refresh::Unchanged);
         assert_eq!(fetcher.calls(), 2);
 
         // After the interval the rotation is picked up and cached.
         tokio::time::advance(Duration::from_secs(1)).await;
-        let fresh = cache.refresh_after_miss().await.unwrap();
+        let Refresh::Changed(fresh) = cache.refresh_after_miss().await else {
+            panic!("the rotation was not picked up")
+        };
         assert_eq!(fresh[0], VersionedSecret::current("two"));
         assert_eq!(cache.secrets().await.unwrap(), fresh);
         assert_eq!(fetcher.calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_miss_while_the_store_is_down_is_undecidable_until_a_refresh_succeeds() {
+        let fetcher = Scripted::default();
+        fetcher.answer(Ok(vec![VersionedSecret::current("one")]));
+        let cache = CachedSecrets::new(&fetcher, TTL, MISS);
+        cache.warm().await.unwrap();
+
+        fetcher.answer(down());
+        assert_eq!(cache.refresh_after_miss().await, Refresh::Unavailable);
+        // Within the interval the last failure still stands, without asking the store again.
+        assert_eq!(cache.refresh_after_miss().await, Refresh::Unavailable);
+        assert_eq!(fetcher.calls(), 2);
+
+        fetcher.answer(Ok(vec![VersionedSecret::current("one")]));
+        tokio::time::advance(MISS).await;
+        assert_eq!(cache.refresh_after_miss().await, Refresh::Unchanged);
+        assert_eq!(cache.refresh_after_miss().await, Refresh::Unchanged);
     }
 }

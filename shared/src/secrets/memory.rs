@@ -2,7 +2,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use super::{SecretError, SecretSet, SecretSource};
+use super::{Refresh, SecretError, SecretSet, SecretSource};
 use crate::secret::VersionedSecret;
 
 /// Serves the secrets it was given; can be told to fail.
@@ -35,7 +35,7 @@ impl SecretSource for MemorySecrets {
             .clone()
     }
 
-    async fn refresh_after_miss(&self) -> Option<SecretSet> {
-        None
+    async fn refresh_after_miss(&self) -> Refresh {
+        Refresh::Unchanged
     }
 }

@@ -33,8 +33,20 @@ pub trait SecretSource: Send + Sync {
     /// The candidates to verify against.
     fn secrets(&self) -> impl Future<Output = Result<SecretSet, SecretError>> + Send;
 
-    /// Called after a request failed to verify: reloads the secrets if a reload is allowed now
-    /// and returns them when they differ from what was used, so a rotation made minutes ago
-    /// does not cause a `401`.
-    fn refresh_after_miss(&self) -> impl Future<Output = Option<SecretSet>> + Send;
+    /// Called after a request failed to verify: reloads the secrets if a reload is allowed now,
+    /// so a rotation made minutes ago does not cause a `401`.
+    fn refresh_after_miss(&self) -> impl Future<Output = Refresh> + Send;
+}
+
+/// What a refresh after a verification miss found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    /// New secrets, different from the ones the request failed against: verify again.
+    Changed(SecretSet),
+    /// The secrets are unchanged, or a refresh was made recently: the request is not authentic.
+    Unchanged,
+    /// The secret store could not be reached (now, or at the last attempt within the refresh
+    /// interval): whether the request is authentic cannot be decided, so the provider should
+    /// retry (`503`) rather than have a real event refused.
+    Unavailable,
 }
