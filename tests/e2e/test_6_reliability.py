@@ -1,0 +1,651 @@
+"""Reliability at size: a duplicate storm, an AWS outage under a retrying sender, and Secrets
+Manager unreachable while the secret is cached.
+
+This module brings up its own small stack beside the suite's (same parts, own processes, so every
+check can be made over the whole of what was written, not only over the keys we expect): a moto
+with requests serialized (see ATOMIC_MOTO), the events table REL_TABLE and the five secrets in it,
+two fault proxies in front of it, and three `cargo lambda watch` instances:
+
+  rel        the four functions, all AWS traffic through proxy-rel, --concurrency 3 (several
+             copies of one function handle the copies of one event at the same time)
+  rel-token  amani-webhook in token mode, likewise
+  rel-sm     the four functions with DynamoDB straight to moto and Secrets Manager through
+             proxy-rel-sm: AWS_ENDPOINT_URL_SECRETS_MANAGER (the SDK's service-specific endpoint
+             variable, honoured by aws-config 1.x ahead of AWS_ENDPOINT_URL); SECRET_CACHE_TTL_SECS=2,
+             so the cached secret is due for a refresh during the cut and the stale-on-error path
+             is what answers
+
+Each test snapshots the table, runs, and asserts that the items added are exactly the ones it
+should have caused. Every loop is bounded; the figures of the run are written to
+.local/e2e/<run>/reliability.json and .local/e2e/reliability-latest.json and printed.
+Knobs: E2E_STORM_EVENTS (default 1000), E2E_OUTAGE_EVENTS (default 500).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import random
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import requests
+
+from conftest import (
+    CARGO_LAMBDA,
+    MODES,
+    READY_TIMEOUT,
+    REPO,
+    SCRIPTS,
+    Aws,
+    Event,
+    Instance,
+    Proxy,
+    amani_token_header,
+    assert_event_item,
+    base_env,
+    conflicting_body,
+    free_port,
+    fresh_event,
+    load_vectors,
+    local_aws,
+    prebuild,
+    sha256_hex,
+    sign_headers,
+    wait_function,
+    wait_port,
+)
+
+REL_TABLE = "webhook-events-reliability"
+STORM_EVENTS = int(os.environ.get("E2E_STORM_EVENTS", "1000"))
+STORM_COPIES = 3
+OUTAGE_EVENTS = int(os.environ.get("E2E_OUTAGE_EVENTS", "500"))
+IN_FLIGHT = 8
+FUNCTION_CONCURRENCY = 3
+REQUEST_TIMEOUT = 30.0
+PHASE_BUDGET_S = 240.0  # hard wall-clock bound for one parallel phase
+OUTAGE_S = 10.0  # refuse for the first half, reset for the second
+OUTAGE_CUT_AFTER = 0.3  # cut once this share of the run's events has been accepted
+RETRY_FIRST_S, RETRY_MAX_S, RETRY_BUDGET_S = 0.2, 2.0, 90.0
+SM_TTL_S = 2
+STORM_MODES = ["alocity-selfie", "alocity", "faceio", "amani-signature", "amani-token"]
+SM_MODES = ["alocity-selfie", "alocity", "faceio", "amani-signature"]
+STALE_LOG_LINE = "secret refresh failed; serving the cached value"
+
+FIGURES: dict[str, Any] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Stack for this module
+# ---------------------------------------------------------------------------------------------
+
+
+# moto's PutItem checks a condition and then writes without a lock, and its server is threaded:
+# two concurrent `attribute_not_exists(pk)` puts of one key can both succeed (seen here on a few
+# keys in a thousand, with a plain boto3 client and no function involved). DynamoDB makes a
+# conditional write atomic, and that atomicity is what the receiver relies on. So this module
+# runs its own moto with every request serialized: the functions may race each other (three
+# copies of a function, the copies of an event in flight together), the store may not.
+ATOMIC_MOTO = r"""
+import sys, threading
+from moto import server
+from moto.moto_server import werkzeug_app
+
+_lock = threading.Lock()
+_call = werkzeug_app.DomainDispatcherApplication.__call__
+
+
+def _serialized(self, environ, start_response):
+    with _lock:
+        return list(_call(self, environ, start_response))
+
+
+werkzeug_app.DomainDispatcherApplication.__call__ = _serialized
+server.main(sys.argv[1:])
+"""
+
+
+@dataclass
+class Rel:
+    processes: Any
+    aws: Aws  # this module's moto, direct
+    proxy: Proxy  # all AWS traffic of rel / rel-token
+    sm_proxy: Proxy  # Secrets Manager traffic of rel-sm only
+    instances: dict[str, Instance]
+
+    def instance(self, mode_name: str) -> Instance:
+        return self.instances["rel-token" if MODES[mode_name].instance == "token" else "rel"]
+
+    def pks(self) -> set[str]:
+        """Every key in the table (a keys-only scan)."""
+        pks: set[str] = set()
+        kwargs: dict[str, Any] = {"TableName": REL_TABLE, "ConsistentRead": True, "ProjectionExpression": "pk"}
+        for _ in range(10_000):  # bounded: far more pages than this table can hold
+            page = self.aws.ddb.scan(**kwargs)
+            pks.update(i["pk"]["S"] for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return pks
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        raise AssertionError("scan did not end")
+
+    def get_many(self, pks: set[str] | list[str]) -> dict[str, dict[str, Any]]:
+        """The items of these keys (BatchGetItem, 100 at a time)."""
+        items: dict[str, dict[str, Any]] = {}
+        pks = sorted(pks)
+        for start in range(0, len(pks), 100):
+            request = {REL_TABLE: {"Keys": [{"pk": {"S": pk}} for pk in pks[start:start + 100]],
+                                   "ConsistentRead": True}}
+            for _ in range(100):  # bounded retries of unprocessed keys
+                out = self.aws.ddb.batch_get_item(RequestItems=request)
+                for raw in out.get("Responses", {}).get(REL_TABLE, []):
+                    item = self.aws._plain(raw)
+                    items[item["pk"]] = item
+                request = out.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise AssertionError("batch_get_item kept leaving keys unprocessed")
+        return items
+
+    def new_items(self, before: set[str]) -> dict[str, dict[str, Any]]:
+        """Every item whose key was not in `before`."""
+        return self.get_many(self.pks() - before)
+
+    def logs(self, lines: int = 30) -> str:
+        names = ["moto-rel", "proxy-rel", "proxy-rel-sm", *(f"watch-{n}" for n in self.instances)]
+        return "\n".join(f"--- {n} ---\n{self.processes.log_tail(n, lines)}" for n in names)
+
+
+def _start(processes, inst: Instance, extra: list[str]) -> None:
+    """As conftest.start_instance, plus extra `cargo lambda watch` arguments (--concurrency)."""
+    env_file = processes.log_dir / f"watch-{inst.name}.env"
+    fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in (
+        "EVENTS_TABLE", "FACEIO_APP_ID", "AMANI_AUTH_MODE", "AMANI_TOKEN_HEADER", "STORE_DEADLINE_MS",
+        "TIMESTAMP_TOLERANCE_SECS", "WEBHOOK_SECRET_ID", "SECRET_CACHE_TTL_SECS", "RUST_LOG")]
+    env_file.write_text("".join(f"{k}={inst.env[k]}\n" for k in sorted(fn_keys)))
+    argv = [str(CARGO_LAMBDA), "lambda", "watch", "--invoke-address", "127.0.0.1",
+            "--invoke-port", str(inst.port), "--ignore-changes", "--env-file", str(env_file), *extra]
+    inst.proc = processes.spawn(f"watch-{inst.name}", argv, env=inst.env)
+
+
+def _proxy(processes, name: str, upstream: str) -> tuple[Proxy, Any]:
+    port, control = free_port(), free_port()
+    proc = processes.spawn(name, [sys.executable, str(SCRIPTS / "fault_proxy.py"), "--listen",
+                                  f"127.0.0.1:{port}", "--upstream", upstream, "--control",
+                                  f"127.0.0.1:{control}"])
+    wait_port(control, 30, proc)
+    wait_port(port, 30, proc)
+    return Proxy(port, control), proc
+
+
+@pytest.fixture(scope="module")
+def rel(processes, request):
+    if not CARGO_LAMBDA.exists():
+        pytest.fail(f"{CARGO_LAMBDA} missing: run `make tools` (scripts/tools.sh)", pytrace=False)
+    started = time.monotonic()
+    prebuild(processes)  # a no-op when the suite's stack already built the binaries
+    spawned = []
+    port = free_port()
+    moto = processes.spawn("moto-rel", [sys.executable, "-c", ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)])
+    spawned.append(moto)
+    wait_port(port, 60, moto)
+    endpoint = f"http://127.0.0.1:{port}"
+    local_aws.wait_for_endpoint(endpoint)
+    local_aws.create_table(endpoint, REL_TABLE)
+    aws = Aws(endpoint)
+    for mode in MODES.values():
+        secrets = load_vectors(mode.name)["secrets"]
+        aws.seed_secret(mode.secret_id, secrets["previous"], secrets["current"])
+
+    proxy, proc = _proxy(processes, "proxy-rel", f"127.0.0.1:{port}")
+    spawned.append(proc)
+    sm_proxy, proc = _proxy(processes, "proxy-rel-sm", f"127.0.0.1:{port}")
+    spawned.append(proc)
+
+    env = {**base_env(proxy.endpoint), "EVENTS_TABLE": REL_TABLE}
+    token = MODES["amani-token"]
+    main_binaries = sorted({MODES[m].binary for m in SM_MODES})
+    instances = {
+        "rel": Instance("rel", free_port(), dict(env), main_binaries),
+        "rel-token": Instance("rel-token", free_port(), {
+            **env, "AMANI_AUTH_MODE": "token", "WEBHOOK_SECRET_ID": token.secret_id,
+            "AMANI_TOKEN_HEADER": amani_token_header()}, [token.binary]),
+        "rel-sm": Instance("rel-sm", free_port(), {
+            **base_env(endpoint), "EVENTS_TABLE": REL_TABLE,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": sm_proxy.endpoint,
+            "SECRET_CACHE_TTL_SECS": str(SM_TTL_S)}, main_binaries),
+    }
+    try:
+        for inst in instances.values():
+            extra = [] if inst.name == "rel-sm" else ["--concurrency", str(FUNCTION_CONCURRENCY)]
+            _start(processes, inst, extra)
+            spawned.append(inst.proc)
+        deadline = time.monotonic() + READY_TIMEOUT
+        for inst in instances.values():
+            wait_port(inst.port, max(1.0, deadline - time.monotonic()), inst.proc)
+            for binary in inst.binaries:
+                wait_function(processes, inst, binary, deadline)
+        FIGURES["module_setup_s"] = round(time.monotonic() - started, 1)
+        module_started = time.monotonic()
+        yield Rel(processes, aws, proxy, sm_proxy, instances)
+        FIGURES["module_tests_s"] = round(time.monotonic() - module_started, 1)
+    finally:
+        for proc in reversed(spawned):
+            processes.stop(proc)
+        # Stopped and reaped: keep the session's final stop_all away from their (reusable) pids.
+        processes.procs[:] = [(n, p) for n, p in processes.procs if p not in spawned]
+        if FIGURES:
+            _publish(request.config, processes.log_dir)
+
+
+def _publish(config, log_dir: Path) -> None:
+    """Figures to .local/e2e/<run>/reliability.json and .local/e2e/reliability-latest.json, and
+    to the terminal."""
+    FIGURES["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    text = json.dumps(FIGURES, indent=2, sort_keys=True)
+    (log_dir / "reliability.json").write_text(text + "\n")
+    (REPO / ".local" / "e2e" / "reliability-latest.json").write_text(text + "\n")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        print(text)
+        return
+    if capman is not None:
+        with capman.global_and_fixture_disabled():
+            reporter.write_line("\nreliability figures (" + str(log_dir / "reliability.json") + "):")
+            reporter.write_line(text)
+    else:
+        reporter.write_line(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sending
+# ---------------------------------------------------------------------------------------------
+
+_SECRETS = {name: load_vectors(name)["secrets"]["current"] for name in MODES}
+_local = threading.local()
+_sessions: list[requests.Session] = []
+_sessions_lock = threading.Lock()
+
+
+def _session() -> requests.Session:
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+        with _sessions_lock:
+            _sessions.append(s)
+    return s
+
+
+def _close_sessions() -> None:
+    """Close every session (the pool's threads are gone by then; the caller's is forgotten)."""
+    _local.session = None
+    with _sessions_lock:
+        while _sessions:
+            _sessions.pop().close()
+
+
+@dataclass
+class Answer:
+    status: int | None  # None: no HTTP answer (connection error / timeout)
+    json: Any
+    elapsed: float
+
+
+def deliver(inst: Instance, event: Event, body: bytes | None = None) -> Answer:
+    """One delivery, signed now with the mode's current secret, on this thread's session."""
+    body = event.body if body is None else body
+    headers = {"Content-Type": "application/json",
+               **sign_headers(event.mode, body, _SECRETS[event.mode.name])}
+    started = time.monotonic()
+    try:
+        r = _session().post(inst.url(event.mode.binary), data=body, headers=headers, timeout=REQUEST_TIMEOUT)
+    except requests.RequestException as exc:
+        return Answer(None, type(exc).__name__, time.monotonic() - started)
+    try:
+        parsed = r.json()
+    except ValueError:
+        parsed = r.text[:200]
+    return Answer(r.status_code, parsed, time.monotonic() - started)
+
+
+def run_parallel(tasks: list[Any], fn: Callable[[Any], Any], budget_s: float = PHASE_BUDGET_S,
+                 while_running: Callable[[list], None] | None = None,
+                 stop: threading.Event | None = None) -> list[Any]:
+    """fn over tasks with IN_FLIGHT threads, in order of submission; fails past the budget
+    (`stop` is set then, so retry loops end too)."""
+    deadline = time.monotonic() + budget_s
+    pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="rel")
+    try:
+        futures = [pool.submit(fn, t) for t in tasks]
+        if while_running is not None:
+            while_running(futures)
+        return [f.result(timeout=max(0.1, deadline - time.monotonic())) for f in futures]
+    finally:
+        if stop is not None:
+            stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _close_sessions()
+
+
+def event_for(i: int, modes: list[str]) -> Event:
+    """Event i: modes in turn, each mode's keyed vectors in turn (FACEIO: ENROLL and DELETION;
+    AUTH is keyed on the request id, so every delivery of it would be a new event)."""
+    name = modes[i % len(modes)]
+    vectors = [v["name"] for v in load_vectors(name)["vectors"] if v["key"] is not None]
+    return fresh_event(MODES[name], vectors[(i // len(modes)) % len(vectors)])
+
+
+def storm_order(n_events: int, copies: int, seed: int) -> list[tuple[int, int]]:
+    """(event, copy) pairs: the copies of each event close together (shuffled inside blocks of
+    IN_FLIGHT events), so they are in flight at the same time."""
+    rng = random.Random(seed)
+    order: list[tuple[int, int]] = []
+    for start in range(0, n_events, IN_FLIGHT):
+        block = [(e, c) for e in range(start, min(start + IN_FLIGHT, n_events)) for c in range(copies)]
+        rng.shuffle(block)
+        order += block
+    return order
+
+
+def describe(rel: Rel, problems: list[str], limit: int = 15) -> str:
+    head = "\n".join(problems[:limit])
+    more = f"\n… and {len(problems) - limit} more" if len(problems) > limit else ""
+    return f"{len(problems)} problem(s):\n{head}{more}\n{rel.logs()}"
+
+
+def check_items(rel: Rel, new: dict[str, dict[str, Any]], events: list[Event]) -> list[str]:
+    """The added items are exactly one per event, each the event's own body and metadata."""
+    problems = []
+    expected = {e.pk: e for e in events}
+    for pk in sorted(set(new) - set(expected)):
+        problems.append(f"unexpected item {pk} (record_type={new[pk].get('record_type')})")
+    for pk, event in expected.items():
+        try:
+            assert_event_item(new.get(pk), event, event.key)
+        except AssertionError as exc:
+            problems.append(f"{pk}: {exc}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Duplicate storm
+# ---------------------------------------------------------------------------------------------
+
+
+def test_duplicate_storm_then_conflicts(rel):
+    events = [event_for(i, STORM_MODES) for i in range(STORM_EVENTS)]
+    assert len({e.pk for e in events}) == STORM_EVENTS
+    before = rel.pks()
+
+    order = storm_order(STORM_EVENTS, STORM_COPIES, seed=6)
+    started = time.monotonic()
+    answers = run_parallel(order, lambda ec: deliver(rel.instance(events[ec[0]].mode.name), events[ec[0]]))
+    storm_s = time.monotonic() - started
+
+    problems = []
+    per_event: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    for (e, c), a in zip(order, answers):
+        ok = a.status == 200 and isinstance(a.json, dict) and a.json.get("key") == events[e].key
+        if not ok or a.json.get("status") not in ("stored", "duplicate"):
+            problems.append(f"event {e} copy {c} ({events[e].pk}): {a.status} {a.json}")
+            continue
+        per_event[e][a.json["status"]] += 1
+    for e in range(STORM_EVENTS):
+        if per_event[e] != {"stored": 1, "duplicate": STORM_COPIES - 1}:
+            problems.append(f"event {e} ({events[e].pk}): answers {dict(per_event[e])}")
+    new = rel.new_items(before)
+    problems += check_items(rel, new, events)
+
+    statuses = collections.Counter(a.json.get("status") if isinstance(a.json, dict) else None for a in answers)
+    latencies = sorted(a.elapsed for a in answers)
+    FIGURES["storm"] = {
+        "events": STORM_EVENTS,
+        "copies_per_event": STORM_COPIES,
+        "deliveries": len(order),
+        "in_flight": IN_FLIGHT,
+        "function_concurrency": FUNCTION_CONCURRENCY,
+        "events_per_mode": dict(collections.Counter(e.mode.name for e in events)),
+        "answers": {str(k): v for k, v in statuses.items()},
+        "http_200": sum(a.status == 200 for a in answers),
+        "items_written": len(new),
+        "lost": sum(1 for e in events if e.pk not in new),
+        "duration_s": round(storm_s, 1),
+        "deliveries_per_s": round(len(order) / storm_s, 1),
+        "latency_p50_ms": round(1000 * latencies[len(latencies) // 2]),
+        "latency_p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)]),
+    }
+    assert not problems, describe(rel, problems)
+    assert len(new) == STORM_EVENTS
+
+    # Same keys, different bodies: only where the key does not come from the body. (Amani keys an
+    # event on the SHA-256 of its body, so a different body is a different event.)
+    originals = {e.pk: new[e.pk] for e in events}
+    keyed = [e for e in events if e.mode.provider != "amani"]
+    changed = {e.pk: conflicting_body(e) for e in keyed}
+    order = storm_order(len(keyed), 2, seed=7)  # each conflicting body delivered twice
+    started = time.monotonic()
+    answers = run_parallel(order, lambda ec: deliver(rel.instance(keyed[ec[0]].mode.name), keyed[ec[0]],
+                                                     changed[keyed[ec[0]].pk]))
+    conflict_s = time.monotonic() - started
+
+    problems = []
+    for (e, c), a in zip(order, answers):
+        if a.status != 200 or a.json != {"status": "conflict", "key": keyed[e].key}:
+            problems.append(f"conflict {e} copy {c} ({keyed[e].pk}): {a.status} {a.json}")
+    added = rel.new_items(before | set(new))
+    final = rel.get_many(set(originals))
+    expected = {f"{e.pk}#conflict#{sha256_hex(changed[e.pk])}": e for e in keyed}
+    for pk in sorted(set(added) - set(expected)):
+        problems.append(f"unexpected item {pk}")
+    for pk, e in expected.items():
+        item = added.get(pk)
+        body = changed[e.pk]
+        if item is None:
+            problems.append(f"no conflict record {pk}")
+            continue
+        if (item.get("record_type"), item.get("conflict_of"), item.get("body_sha256")) != (
+                "conflict", e.pk, sha256_hex(body)) or item.get("body") != body.decode():
+            problems.append(f"{pk}: record_type={item.get('record_type')} conflict_of={item.get('conflict_of')} "
+                            f"body_sha256={item.get('body_sha256')}")
+    for pk, item in originals.items():
+        if final.get(pk) != item:
+            problems.append(f"original {pk} changed")
+    FIGURES["storm_conflicts"] = {
+        "keys_with_new_body": len(keyed),
+        "deliveries": len(order),
+        "answers": dict(collections.Counter(
+            a.json.get("status") if isinstance(a.json, dict) else str(a.status) for a in answers)),
+        "conflict_records": sum(1 for i in added.values() if i.get("record_type") == "conflict"),
+        "originals_unchanged": sum(1 for pk, item in originals.items() if final.get(pk) == item),
+        "skipped_amani_events": len(events) - len(keyed),
+        "duration_s": round(conflict_s, 1),
+    }
+    assert not problems, describe(rel, problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Outage in the middle of a run, sender retrying like a provider
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    final: Answer | None = None
+    attempts: int = 0
+    connection_errors: int = 0
+    server_errors: collections.Counter = field(default_factory=collections.Counter)
+    accepted_at: float | None = None
+
+
+def deliver_with_retries(inst: Instance, event: Event, stop: threading.Event) -> Delivery:
+    """Retry on 5xx and on connection errors: 0.2 s doubling to 2 s, for at most 90 s."""
+    d = Delivery()
+    delay = RETRY_FIRST_S
+    give_up = time.monotonic() + RETRY_BUDGET_S
+    while not stop.is_set():
+        d.attempts += 1
+        a = deliver(inst, event)
+        if a.status is None:
+            d.connection_errors += 1
+        elif a.status >= 500:
+            code = a.json.get("error") if isinstance(a.json, dict) else None
+            d.server_errors[f"{a.status} {code}"] += 1
+        else:
+            d.final = a
+            d.accepted_at = time.monotonic()
+            return d
+        if time.monotonic() + delay > give_up:
+            break
+        stop.wait(delay)
+        delay = min(delay * 2, RETRY_MAX_S)
+    return d
+
+
+def test_outage_mid_run_every_event_stored_once(rel):
+    events = [event_for(i, STORM_MODES) for i in range(OUTAGE_EVENTS)]
+    before = rel.pks()
+    stop = threading.Event()
+    window: dict[str, float] = {}
+
+    proxy = rel.proxy
+    proxy.restore()
+
+    def cut_in_the_middle(futures: list) -> None:
+        t0 = time.monotonic()
+        for _ in range(600):  # at most 60 s waiting for the run to get going
+            if sum(f.done() for f in futures) >= OUTAGE_CUT_AFTER * len(futures):
+                break
+            time.sleep(0.1)
+        window["done_before"] = sum(f.done() for f in futures)
+        window["cut"] = time.monotonic()
+        try:
+            proxy.cut("refuse")
+            time.sleep(OUTAGE_S / 2)
+            proxy.cut("reset")
+            time.sleep(OUTAGE_S / 2)
+        finally:
+            proxy.restore()
+        window["restored"] = time.monotonic()
+        window["done_during"] = sum(f.done() for f in futures) - window["done_before"]
+        window["ramp_s"] = window["cut"] - t0
+
+    started = time.monotonic()
+    results = run_parallel(events, lambda e: deliver_with_retries(rel.instance(e.mode.name), e, stop),
+                           while_running=cut_in_the_middle, stop=stop)
+    run_s = time.monotonic() - started
+
+    problems = []
+    for e, d in zip(events, results):
+        if d.final is None:
+            problems.append(f"{e.pk}: never accepted after {d.attempts} attempts {dict(d.server_errors)}")
+        elif d.final.status != 200 or d.final.json.get("status") not in ("stored", "duplicate") \
+                or d.final.json.get("key") != e.key:
+            problems.append(f"{e.pk}: {d.final.status} {d.final.json}")
+    new = rel.new_items(before)
+    problems += check_items(rel, new, events)
+
+    errors = collections.Counter()
+    for d in results:
+        errors.update(d.server_errors)
+    finals = collections.Counter(d.final.json.get("status") for d in results if d.final and isinstance(d.final.json, dict))
+    five_xx = sum(errors.values())
+    FIGURES["outage"] = {
+        "events": OUTAGE_EVENTS,
+        "outage_s": OUTAGE_S,
+        "outage_modes": ["refuse", "reset"],
+        "events_accepted_before_cut": window.get("done_before"),
+        "events_accepted_during_cut": window.get("done_during"),
+        "requests": sum(d.attempts for d in results),
+        "retried_events": sum(1 for d in results if d.attempts > 1),
+        "max_attempts_one_event": max(d.attempts for d in results),
+        "http_503": sum(v for k, v in errors.items() if k.startswith("503 ")),
+        "http_5xx_by_reason": dict(errors),
+        "connection_errors": sum(d.connection_errors for d in results),
+        "final_answers": dict(finals),
+        "stored_after_a_503_as_duplicate": finals.get("duplicate", 0),
+        "items_written": len(new),
+        "conflict_records": sum(1 for i in new.values() if i.get("record_type") != "event"),
+        "lost": sum(1 for e in events if e.pk not in new),
+        "duration_s": round(run_s, 1),
+    }
+    assert not problems, describe(rel, problems)
+    assert len(new) == OUTAGE_EVENTS
+    assert window.get("restored"), "the outage never happened"
+    assert errors.get("503 storage_unavailable", 0) > 0, f"no 503 seen during the outage: {FIGURES['outage']}"
+    # A provider only retries what we answered 5xx: every 5xx must be our documented 503.
+    assert set(errors) <= {"503 storage_unavailable", "503 secrets_unavailable"}, errors
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Secrets Manager unreachable, secret cached
+# ---------------------------------------------------------------------------------------------
+
+
+def _stale_served(rel: Rel) -> int:
+    path = rel.processes.log_dir / "watch-rel-sm.log"
+    return path.read_text(errors="replace").count(STALE_LOG_LINE) if path.exists() else 0
+
+
+def test_secrets_manager_down_with_warm_cache_still_verifies(rel):
+    inst = rel.instances["rel-sm"]
+    sm = rel.sm_proxy
+    sm.restore()
+    # The functions fetched their secret at cold start through the Secrets Manager proxy: the
+    # service-specific endpoint variable is honoured (the DynamoDB path never touches it).
+    assert sm.status()["forwarded"] > 0, sm.status()
+    before = rel.pks()
+    sent: list[Event] = []
+    problems: list[str] = []
+    latencies: list[float] = []
+
+    def send_round(label: str) -> None:
+        for name in SM_MODES:
+            event = fresh_event(MODES[name])
+            a = deliver(inst, event)
+            latencies.append(a.elapsed)
+            sent.append(event)
+            if a.status != 200 or a.json != {"status": "stored", "key": event.key}:
+                problems.append(f"{label} {name}: {a.status} {a.json}")
+            if a.elapsed > 6:  # FACEIO stops waiting after 6 s
+                problems.append(f"{label} {name}: answered after {a.elapsed:.1f}s")
+
+    try:
+        send_round("warm")
+        stale_before = _stale_served(rel)
+        rounds = 0
+        for mode in ("refuse", "blackhole"):
+            sm.cut(mode)
+            for _ in range(2):  # each round after the TTL ran out: a refresh is due and fails
+                time.sleep(SM_TTL_S + 0.5)
+                send_round(f"cut={mode}")
+                rounds += 1
+        stale_after = _stale_served(rel)
+    finally:
+        sm.restore()
+        _close_sessions()
+    time.sleep(SM_TTL_S + 0.5)
+    send_round("restored")
+    _close_sessions()
+
+    new = rel.new_items(before)
+    problems += check_items(rel, new, sent)
+    FIGURES["secrets_down_warm_cache"] = {
+        "cache_ttl_s": SM_TTL_S,
+        "cut_modes": ["refuse", "blackhole"],
+        "events_during_cut": rounds * len(SM_MODES),
+        "events_total": len(sent),
+        "stored": len(new),
+        "stale_value_served_log_lines": stale_after - stale_before,
+        "max_latency_ms": round(1000 * max(latencies)),
+    }
+    assert not problems, describe(rel, problems)
+    # The refresh really was attempted and failed during the cut (the cache was not just fresh).
+    assert stale_after - stale_before >= len(SM_MODES), FIGURES["secrets_down_warm_cache"]
