@@ -116,12 +116,10 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
         };
 
         let payload: Option<Value> = serde_json::from_slice(&body).ok();
-        let event = payload.as_ref().and_then(|json| self.provider.parse(json));
-        if let Some(event) = &event
-            && let Err(error) = self.provider.accept(event)
-        {
+        if let Err(error) = self.provider.accept(payload.as_ref()) {
             return HttpResponse::error(401, error.reason());
         }
+        let event = payload.as_ref().and_then(|json| self.provider.parse(json));
 
         let body_sha256 = hex::encode(Sha256::digest(&body));
         let (event_code, idempotency_key, subject, provider_time) = match &event {

@@ -60,11 +60,13 @@ pub trait Provider: Send + Sync {
     /// provider's model (it is then stored raw as `unparsed`).
     fn parse(&self, body: &Value) -> Option<Self::Event>;
 
-    /// Checks on the content of an authentic event (FACEIO's `appId`).
+    /// Checks on the content of an authenticated body, run before it is parsed as the model so
+    /// that a body the model does not fit cannot skip them (FACEIO's `appId`). `body` is the
+    /// body as JSON, `None` when it is not JSON.
     ///
     /// # Errors
-    /// Why the event must be refused even though it authenticated.
-    fn accept(&self, _event: &Self::Event) -> Result<(), VerifyError> {
+    /// Why the request must be refused even though its credentials matched.
+    fn accept(&self, _body: Option<&Value>) -> Result<(), VerifyError> {
         Ok(())
     }
 }

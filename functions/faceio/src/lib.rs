@@ -7,6 +7,7 @@ use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 use webhook_core::config::{ConfigError, Env};
+use webhook_core::provider::field_ci;
 use webhook_core::verify::bearer;
 use webhook_core::{
     IdempotencyKey, Provider, ProviderEvent, Verified, VerifyError, VersionedSecret,
@@ -143,7 +144,13 @@ impl Provider for Faceio {
         FaceioEvent::deserialize(body).ok()
     }
 
-    fn accept(&self, event: &FaceioEvent) -> Result<(), VerifyError> {
-        bearer::check_app_id(&self.app_id, &event.app_id)
+    /// The token is per application, and the body must also name this application: any body
+    /// that does not carry our `appId` (another app, none, not JSON) is refused.
+    fn accept(&self, body: Option<&Value>) -> Result<(), VerifyError> {
+        let app_id = body
+            .and_then(|json| field_ci(json, "appId"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        bearer::check_app_id(&self.app_id, app_id)
     }
 }

@@ -54,6 +54,42 @@ async fn another_applications_event_is_refused_even_with_the_right_token() {
 }
 
 #[tokio::test]
+async fn a_body_that_does_not_name_our_app_is_refused_even_when_it_is_not_the_model() {
+    let app = pipeline();
+    let header = ("WWW-Authenticate", "Bearer fio-handler-token");
+    for body in [
+        json!({"eventName": "ENROLL", "facialId": 7, "appId": "other-app"}),
+        json!({"facialId": "f1", "appId": "other-app"}),
+        json!({"eventName": "ENROLL", "facialId": "f1"}),
+        json!({"eventName": "ENROLL", "facialId": "f1", "appId": 42}),
+        json!(["my-app"]),
+        json!("my-app"),
+    ] {
+        let response = app.handle(deliver(&body, header, "r1")).await;
+        assert_eq!(
+            response_json(&response),
+            json!({"error": "wrong_app"}),
+            "{body}"
+        );
+    }
+    let request = api_gateway_event("POST", b"not json", [header], false, "r2");
+    assert_eq!(
+        response_json(&app.handle(request).await),
+        json!({"error": "wrong_app"})
+    );
+    assert!(app.store().is_empty());
+
+    // Our app id in any key case, with a body the model does not fit: stored raw.
+    let odd = json!({"AppId": "my-app", "eventName": 5});
+    let response = app.handle(deliver(&odd, header, "r3")).await;
+    assert_eq!(response_json(&response)["status"], "stored");
+    assert_eq!(
+        app.store().records().values().next().unwrap().event_code,
+        "unparsed"
+    );
+}
+
+#[tokio::test]
 async fn auth_events_are_one_record_per_delivery_enroll_once() {
     let app = pipeline();
     let header = ("WWW-Authenticate", "bearer fio-handler-token");
