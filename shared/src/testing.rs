@@ -369,3 +369,194 @@ where
 
 /// The body cap the vector tests run with (the default).
 const MAX_BODY: usize = 6 * 1024 * 1024;
+
+/// The bad-input corpus `tests/fixtures/corpus/corpus.json`, written by
+/// `tests/fixtures/corpus/gen_corpus.py` (Python, independent of the Rust signer): requests that
+/// must all be refused, each with the one status and reason code expected.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Corpus {
+    /// The receiver's clock for every case, unix seconds.
+    pub now: i64,
+    /// The `MAX_BODY_BYTES` the cases assume.
+    pub max_body_bytes: usize,
+    /// Per-mode configuration, by mode name.
+    pub modes: BTreeMap<String, CorpusMode>,
+    /// The cases, all modes.
+    pub cases: Vec<CorpusCase>,
+}
+
+/// How a mode's receiver is configured for the corpus.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CorpusMode {
+    /// The current and previous secret.
+    pub secrets: Secrets,
+    /// Alocity replay tolerance.
+    #[serde(default)]
+    pub tolerance_secs: Option<u64>,
+    /// FACEIO's configured application.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// Amani token mode's header.
+    #[serde(default)]
+    pub token_header: Option<String>,
+}
+
+/// One request that must be refused.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CorpusCase {
+    /// `<mode>/<category>/<what>`.
+    pub id: String,
+    /// The provider mode.
+    pub mode: String,
+    /// `requestContext.http.method`.
+    pub method: String,
+    /// Request headers (a repeated header already joined with `,`).
+    pub headers: BTreeMap<String, String>,
+    /// The event's `body`, verbatim: base64 text (maybe junk) when `is_base64_encoded`.
+    pub body: String,
+    /// The event's `isBase64Encoded`.
+    pub is_base64_encoded: bool,
+    /// Pad the raw body with ASCII spaces to this many bytes.
+    #[serde(default)]
+    pub pad_to: Option<usize>,
+    /// Expected status.
+    pub status: u16,
+    /// Expected reason code.
+    pub error: String,
+}
+
+impl Corpus {
+    /// Loads `tests/fixtures/corpus/corpus.json`.
+    pub fn load() -> Self {
+        let path = fixtures_dir().join("corpus").join("corpus.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    }
+}
+
+impl CorpusMode {
+    /// The candidate secrets, current then previous.
+    pub fn candidates(&self) -> Vec<VersionedSecret> {
+        vec![
+            VersionedSecret::current(&self.secrets.current),
+            VersionedSecret::previous(&self.secrets.previous),
+        ]
+    }
+}
+
+impl CorpusCase {
+    /// The case as an API Gateway v2 event, padded as the case says.
+    pub fn request(&self, request_id: &str) -> HttpRequest {
+        let mut request = api_gateway_event(
+            &self.method,
+            b"",
+            self.headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+            false,
+            request_id,
+        );
+        let body = match self.pad_to {
+            None => self.body.clone(),
+            Some(size) if self.is_base64_encoded => {
+                let engine = base64::engine::general_purpose::STANDARD;
+                let mut raw = engine.decode(&self.body).expect("a padded case is base64");
+                raw.resize(size.max(raw.len()), b' ');
+                engine.encode(raw)
+            }
+            Some(size) => {
+                let mut text = self.body.clone();
+                text.push_str(&" ".repeat(size.saturating_sub(text.len())));
+                text
+            }
+        };
+        request.body = Some(body);
+        request.is_base64_encoded = self.is_base64_encoded;
+        request
+    }
+}
+
+/// Runs every corpus case of `mode` through the real pipeline (in-memory secrets and store, the
+/// corpus clock) and checks each gets exactly its status and `{"error": reason}`, never a 5xx
+/// or a panic, and stores nothing. All failures are reported together. Returns the number of
+/// cases run.
+pub fn run_corpus<P, F>(mode: &str, provider: F) -> usize
+where
+    P: crate::Provider,
+    F: Fn(&CorpusMode) -> P,
+{
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use crate::pipeline::{Clock, Pipeline};
+    use crate::secrets::MemorySecrets;
+    use crate::store::MemoryStore;
+
+    let corpus = Corpus::load();
+    assert!(
+        corpus.cases.len() >= 200,
+        "the corpus has only {} cases",
+        corpus.cases.len()
+    );
+    let config = corpus
+        .modes
+        .get(mode)
+        .unwrap_or_else(|| panic!("no mode {mode} in the corpus"));
+    let cases: Vec<&CorpusCase> = corpus.cases.iter().filter(|c| c.mode == mode).collect();
+    assert!(cases.len() >= 30, "{mode}: only {} cases", cases.len());
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut failures = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        let app = Pipeline::new(
+            provider(config),
+            MemorySecrets::new(config.candidates()),
+            MemoryStore::new(),
+            corpus.max_body_bytes,
+        )
+        .with_clock(Clock::Fixed(corpus.now * 1000));
+        let request = case.request(&format!("corpus-{index}"));
+        let Ok(response) = catch_unwind(AssertUnwindSafe(|| runtime.block_on(app.handle(request))))
+        else {
+            failures.push(format!("{}: panicked", case.id));
+            continue;
+        };
+        let expected = json!({ "error": case.error });
+        let body: Option<Value> = serde_json::from_str(&response.body).ok();
+        if response.status_code != case.status || body.as_ref() != Some(&expected) {
+            failures.push(format!(
+                "{}: expected {} {expected}, got {} {}",
+                case.id, case.status, response.status_code, response.body
+            ));
+        }
+        if response.status_code >= 500 {
+            failures.push(format!(
+                "{}: server error {}",
+                case.id, response.status_code
+            ));
+        }
+        if !app.store().is_empty() {
+            failures.push(format!(
+                "{}: stored {:?}",
+                case.id,
+                app.store().records().keys()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{mode}: {} of {} corpus cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    eprintln!(
+        "corpus {mode}: {} cases refused as expected ({} in the corpus, all modes)",
+        cases.len(),
+        corpus.cases.len()
+    );
+    cases.len()
+}
