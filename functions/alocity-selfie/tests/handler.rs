@@ -245,10 +245,16 @@ impl FetchSecrets for Rotating {
     }
 }
 
-#[tokio::test]
-async fn a_miss_while_secrets_manager_is_down_is_503_so_the_provider_retries() {
+/// A pipeline over the TTL cache (5 min TTL, one refresh per 30 s after a miss), starting with
+/// `secret` as the only version.
+fn cached_pipeline(
+    secret: &str,
+) -> (
+    Rotating,
+    Pipeline<AlocitySelfie, CachedSecrets<Rotating>, MemoryStore>,
+) {
     let store = Rotating::default();
-    *store.secrets.lock().unwrap() = vec![VersionedSecret::current("old-secret")];
+    *store.secrets.lock().unwrap() = vec![VersionedSecret::current(secret)];
     let app = Pipeline::new(
         AlocitySelfie::new(300),
         CachedSecrets::new(
@@ -260,6 +266,12 @@ async fn a_miss_while_secrets_manager_is_down_is_503_so_the_provider_retries() {
         64 * 1024,
     )
     .with_clock(Clock::Fixed(NOW * 1000));
+    (store, app)
+}
+
+#[tokio::test]
+async fn a_miss_while_secrets_manager_is_down_is_503_so_the_provider_retries() {
+    let (store, app) = cached_pipeline("old-secret");
     let known = body("evt-down-1");
     let signature = sign(&Secret::new("old-secret"), NOW, known.as_bytes());
     assert_eq!(
@@ -295,19 +307,7 @@ async fn a_miss_while_secrets_manager_is_down_is_503_so_the_provider_retries() {
 
 #[tokio::test]
 async fn a_rotation_made_after_the_cache_was_filled_is_picked_up_on_the_first_miss() {
-    let store = Rotating::default();
-    *store.secrets.lock().unwrap() = vec![VersionedSecret::current("old-secret")];
-    let app = Pipeline::new(
-        AlocitySelfie::new(300),
-        CachedSecrets::new(
-            store.clone(),
-            Duration::from_secs(300),
-            Duration::from_secs(30),
-        ),
-        MemoryStore::new(),
-        64 * 1024,
-    )
-    .with_clock(Clock::Fixed(NOW * 1000));
+    let (store, app) = cached_pipeline("old-secret");
     let first = body("evt-rot-1");
     let signature = sign(&Secret::new("old-secret"), NOW, first.as_bytes());
     assert_eq!(
