@@ -63,3 +63,11 @@ sam-checks:
 
 sam-lint:
 	scripts/sam_checks.sh lint test
+
+# Verification micro-benchmarks (criterion, about 5 minutes on 2 cores plus the first build):
+# our verifiers against a bare HMAC-SHA256 by ring and svix's Webhook::verify. bench/ is its own
+# workspace (root Cargo.toml `exclude`), so `make test` never builds it. Writes bench/REPORT.md.
+.PHONY: bench
+bench:
+	cd bench && cargo bench --bench verify
+	python3 bench/report.py

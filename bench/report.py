@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Write bench/REPORT.md from criterion's results under bench/target/criterion/.
+
+Reads <group>/<impl>/<size>/new/estimates.json for the groups and implementations that
+benches/verify.rs measures, and adds the machine, the toolchain and the date. Standard library
+only. Usage: python3 bench/report.py [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CRITERION = HERE / "target" / "criterion"
+SIZES = [256, 1024, 16 * 1024, 64 * 1024]
+MIB = 1024 * 1024
+TARGET_RING = 0.95
+TARGET_SVIX = 1.0
+
+# (criterion group, title, group whose ring/svix baselines apply, what "ours" does)
+SCHEMES = [
+    (
+        "alocity",
+        "Alocity `Alocity-Signature`",
+        "alocity",
+        "header parse, base64 decode, 1 HMAC over `<t>.<body>`, constant-time compare",
+    ),
+    (
+        "amani-raw",
+        "Amani `Webhook-Signature`, raw-bytes path",
+        "amani-raw",
+        "base64 decode, 1 HMAC over the body as received, constant-time compare",
+    ),
+    (
+        "amani-dumps",
+        "Amani `Webhook-Signature`, `json.dumps` fallback",
+        "amani-dumps",
+        "the body arrives compact: 2 failing HMACs over the raw bytes (current and previous "
+        "secret), `python_dumps` (parse + re-serialise), 1 HMAC over the result",
+    ),
+    (
+        "faceio-bearer",
+        "FACEIO bearer token",
+        "amani-raw",
+        "header lookup, `Bearer` parse, constant-time compare against the candidates; "
+        "no MAC, the body is not read (baselines: the `amani-raw` ones, an HMAC over the body)",
+    ),
+]
+
+
+def estimate(group: str, impl: str, size: int) -> dict | None:
+    path = CRITERION / group / impl / str(size) / "new" / "estimates.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def ns(group: str, impl: str, size: int) -> float | None:
+    data = estimate(group, impl, size)
+    return None if data is None else data["median"]["point_estimate"]
+
+
+def samples(group: str, impl: str, size: int) -> int | None:
+    path = CRITERION / group / impl / str(size) / "new" / "sample.json"
+    if not path.is_file():
+        return None
+    return len(json.loads(path.read_text())["iters"])
+
+
+def mibs(size: int, nanos: float | None) -> str:
+    return "n/a" if nanos is None else f"{size / MIB / (nanos * 1e-9):,.0f}"
+
+
+def ratio(ours: float | None, other: float | None) -> float | None:
+    # throughput ours / throughput other = time other / time ours
+    return None if ours is None or other is None else other / ours
+
+
+def fmt_ratio(value: float | None, target: float | None = None) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:.2f}×"
+    if target is not None and value < target:
+        text = f"**{text}**"
+    return text
+
+
+def fmt_size(size: int) -> str:
+    return f"{size // 1024} KiB" if size >= 1024 else f"{size} B"
+
+
+def fmt_time(nanos: float | None) -> str:
+    if nanos is None:
+        return "n/a"
+    return f"{nanos / 1000:.2f} µs" if nanos >= 1000 else f"{nanos:.0f} ns"
+
+
+def run(*cmd: str) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine() -> list[str]:
+    fields = {}
+    for line in run("lscpu").splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    mem = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        match = re.search(r"MemTotal:\s+(\d+) kB", meminfo.read_text())
+        if match:
+            mem = f"{int(match.group(1)) / MIB:.1f} GiB"
+    flags = fields.get("Flags", "").split()
+    accel = [f for f in ("sha_ni", "avx2", "avx512f") if f in flags]
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").is_file() else []
+    return [
+        f"- CPU: {fields.get('Model name', 'unknown')} ({fields.get('Architecture', platform.machine())}), "
+        f"{fields.get('CPU(s)', os.cpu_count())} logical CPUs, "
+        f"{fields.get('Thread(s) per core', '?')} thread(s) per core, "
+        f"{fields.get('Core(s) per socket', '?')} core(s) per socket; "
+        f"hypervisor: {fields.get('Hypervisor vendor', 'none')}",
+        f"- CPU features used by SHA-256 code: {', '.join(accel) or 'none of sha_ni/avx2/avx512f'}",
+        f"- Memory: {mem}; kernel {platform.release()}",
+        f"- Load average when the report was written (1/5/15 min): {' / '.join(load) or 'unknown'}"
+        " — other work on the machine during the run shows up here",
+    ]
+
+
+def crate_versions() -> str:
+    lock = HERE / "Cargo.lock"
+    if not lock.is_file():
+        return "unknown"
+    packages = tomllib.loads(lock.read_text()).get("package", [])
+    wanted = ["svix", "hmac-sha256", "ring", "hmac", "sha2", "criterion"]
+    found = []
+    for name in wanted:
+        versions = sorted({p["version"] for p in packages if p["name"] == name})
+        if versions:
+            found.append(f"`{name}` {', '.join(versions)}")
+    return ", ".join(found)
+
+
+def scheme_table(group: str, base: str) -> tuple[list[str], list[str]]:
+    lines = [
+        "| body | ours (median) | ours MiB/s | ring MiB/s | ring pre-keyed MiB/s | svix MiB/s "
+        "| ours/ring | ours/ring pre-keyed | ours/svix |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    misses = []
+    for size in SIZES:
+        ours = ns(group, "ours", size)
+        ring = ns(base, "ring", size)
+        prekeyed = ns(base, "ring-prekeyed", size)
+        svix = ns(base, "svix", size)
+        r_ring = ratio(ours, ring)
+        r_pre = ratio(ours, prekeyed)
+        r_svix = ratio(ours, svix)
+        lines.append(
+            f"| {fmt_size(size)} | {fmt_time(ours)} | {mibs(size, ours)} | {mibs(size, ring)} "
+            f"| {mibs(size, prekeyed)} | {mibs(size, svix)} | {fmt_ratio(r_ring, TARGET_RING)} "
+            f"| {fmt_ratio(r_pre)} | {fmt_ratio(r_svix, TARGET_SVIX)} |"
+        )
+        if r_ring is not None and r_ring < TARGET_RING:
+            misses.append(f"{fmt_size(size)}: ours/ring {r_ring:.2f}× < {TARGET_RING}×")
+        if r_svix is not None and r_svix < TARGET_SVIX:
+            misses.append(f"{fmt_size(size)}: ours/svix {r_svix:.2f}× < {TARGET_SVIX}×")
+    return lines, misses
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "REPORT.md")
+    args = parser.parse_args()
+
+    if ns("alocity", "ours", SIZES[0]) is None:
+        print(f"no criterion results under {CRITERION}: run `make bench`", file=sys.stderr)
+        return 1
+
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    sample_count = samples("alocity", "ours", SIZES[0])
+    out = [
+        "# Verification micro-benchmarks",
+        "",
+        f"Generated by `make bench` (bench/report.py) on {now}.",
+        "",
+        "Each row: our full verify through the public functions (two candidate secrets, the "
+        "current one first and matching) against a bare HMAC-SHA256 verify by `ring` over exactly "
+        "the signed bytes (**ring**: key schedule + MAC + compare per call; **ring pre-keyed**: the "
+        "key schedule done once, the absolute floor) and `svix`'s `Webhook::verify` on the same "
+        "body signed by `Webhook::sign`. Throughput is wire-body bytes per second of the median "
+        "time; a ratio is ours' throughput over the other's (time other / time ours). Targets: "
+        f"ours/ring ≥ {TARGET_RING}×, ours/svix ≥ {TARGET_SVIX}×; a missed one is **bold**.",
+        "",
+        "## Machine and toolchain",
+        "",
+        *machine(),
+        f"- {run('rustc', '-V')}; profile: opt-level 3, thin LTO, 1 codegen unit (the release "
+        "profile of the Lambda binaries), no `target-cpu` (run-time CPU feature detection)",
+        f"- Crates: {crate_versions()}",
+        f"- criterion: {sample_count or '?'} samples per benchmark; warm-up and measurement "
+        "times in `benches/verify.rs` (`config()`)",
+        "",
+    ]
+    all_misses = []
+    for group, title, base, what in SCHEMES:
+        lines, misses = scheme_table(group, base)
+        out += [f"## {title}", "", f"Ours: {what}.", "", *lines, ""]
+        all_misses += [f"{title}, {miss}" for miss in misses]
+
+    out += ["## Targets", ""]
+    if all_misses:
+        out += ["Missed:", "", *[f"- {miss}" for miss in all_misses], ""]
+    else:
+        out += ["All met.", ""]
+    out += [
+        "Why the paths cost what they cost (from the code, `shared/src/verify/`):",
+        "",
+        "- Every MAC is keyed per request from the secret string (`keyed_mac`): 2 extra SHA-256 "
+        "blocks (ipad/opad) per candidate tried, like **ring** and unlike **ring pre-keyed**. "
+        "That, a `String` for the joined header and the `Vec`s of decoded signatures are the fixed "
+        "cost that shows at small bodies; at 16–64 KiB the SHA-256 compression function decides "
+        "(`sha2` 0.10 with SHA-NI intrinsics against ring's SHA-NI assembly).",
+        "- Alocity and Amani raw: with the current secret first, exactly one MAC; the previous "
+        "secret is never tried.",
+        "- Amani `json.dumps` fallback: three MACs (two that fail over the raw body, one over the "
+        "re-serialised body, which is longer) plus a full JSON parse and re-serialisation, against "
+        "one MAC in the baselines; it cannot reach either target by construction (profile: see "
+        "README.md).",
+        "- FACEIO bearer: no MAC at all, so it is far above both baselines at every size.",
+        "- svix: `hmac-sha256` (portable Rust, no SHA-NI), and `Webhook::verify` copies the "
+        "payload into a `String` (UTF-8 check + `format!`) before the MAC.",
+        "",
+    ]
+    args.out.write_text("\n".join(out))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
