@@ -13,6 +13,9 @@ use crate::secret::SecretVersion;
 pub use dynamodb::DynamoDbStore;
 pub use memory::MemoryStore;
 
+/// Between an event's key and a conflicting body's hash in a conflict record's key.
+pub const CONFLICT_SEPARATOR: &str = "#conflict#";
+
 /// A verified delivery, ready to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
@@ -47,12 +50,12 @@ pub struct EventRecord {
 impl EventRecord {
     /// The table key: `<provider>#<idempotency key>`.
     pub fn pk(&self) -> String {
-        format!("{}#{}", self.provider, self.idempotency_key)
+        query::event_pk(self.provider, &self.idempotency_key)
     }
 
     /// The key of the record that keeps a different body delivered under the same key.
     pub fn conflict_pk(&self) -> String {
-        format!("{}#conflict#{}", self.pk(), self.body_sha256)
+        format!("{}{CONFLICT_SEPARATOR}{}", self.pk(), self.body_sha256)
     }
 
     /// `received_at` as ISO-8601 UTC with milliseconds (`2026-11-24T02:49:41.123Z`).

@@ -17,8 +17,7 @@ use super::iso_millis;
 /// One stored item, attribute name to value.
 pub type Item = HashMap<String, AttributeValue>;
 
-/// What separates an original key from the body hash in a conflict record's key.
-pub const CONFLICT_SEPARATOR: &str = "#conflict#";
+pub use super::CONFLICT_SEPARATOR;
 
 /// The table key of an event: `<provider>#<idempotency key>`.
 pub fn event_pk(provider: &str, idempotency_key: &str) -> String {
@@ -122,6 +121,16 @@ pub struct ScanPage {
     pub scanned: u64,
     /// Where the next page starts; `None` after the last page.
     pub next: Option<Item>,
+}
+
+impl ScanPage {
+    fn from_output(output: aws_sdk_dynamodb::operation::scan::ScanOutput) -> Self {
+        Self {
+            items: output.items.unwrap_or_default(),
+            scanned: u64::try_from(output.scanned_count).unwrap_or_default(),
+            next: output.last_evaluated_key.filter(|key| !key.is_empty()),
+        }
+    }
 }
 
 /// The attributes the tamper audit needs.
@@ -356,11 +365,7 @@ impl EventReader {
             .send()
             .await
             .map_err(|error| ReadError::from_sdk(&self.table, "Scan", &error))?;
-        Ok(ScanPage {
-            items: output.items.unwrap_or_default(),
-            scanned: u64::try_from(output.scanned_count).unwrap_or_default(),
-            next: output.last_evaluated_key.filter(|key| !key.is_empty()),
-        })
+        Ok(ScanPage::from_output(output))
     }
 
     /// One page of a scan for the conflict records of the event with key `pk` (every attribute).
@@ -387,11 +392,7 @@ impl EventReader {
             .send()
             .await
             .map_err(|error| ReadError::from_sdk(&self.table, "Scan", &error))?;
-        Ok(ScanPage {
-            items: output.items.unwrap_or_default(),
-            scanned: u64::try_from(output.scanned_count).unwrap_or_default(),
-            next: output.last_evaluated_key.filter(|key| !key.is_empty()),
-        })
+        Ok(ScanPage::from_output(output))
     }
 }
 
