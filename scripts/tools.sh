@@ -6,6 +6,7 @@
 #   scripts/tools.sh            # all tools (moto + e2e deps, cargo-lambda)
 #   scripts/tools.sh moto       # only the moto/e2e venv
 #   scripts/tools.sh cargo-lambda
+#   scripts/tools.sh peer       # the benchmark's Python peer (bench/peer/requirements.txt), not in "all"
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +27,8 @@ MOTO_PKGS=(
   "requests==${REQUESTS_VERSION}"
 )
 CARGO_LAMBDA_PKGS=("cargo-lambda==${CARGO_LAMBDA_VERSION}")
+# The peer's pins live beside it; wheels only (awslambdaric has a manylinux wheel for CPython 3.11).
+PEER_REQUIREMENTS="${ROOT}/bench/peer/requirements.txt"
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -51,15 +54,24 @@ ensure_venv() {
   log "${name}: done"
 }
 
+peer_pkgs() {
+  printf '%s\n' "--only-binary=:all:"
+  sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "${PEER_REQUIREMENTS}"
+}
+
 want_all=1
 [[ $# -gt 0 ]] && want_all=0
 wants() { [[ ${want_all} -eq 1 ]] && return 0; local t; for t in "${ARGS[@]}"; do [[ "$t" == "$1" ]] && return 0; done; return 1; }
 ARGS=("$@")
 
 for t in "${ARGS[@]}"; do
-  case "$t" in moto|cargo-lambda) ;; *) log "unknown tool: $t (expected: moto, cargo-lambda)"; exit 2 ;; esac
+  case "$t" in moto|cargo-lambda|peer) ;; *) log "unknown tool: $t (expected: moto, cargo-lambda, peer)"; exit 2 ;; esac
 done
 
 wants moto && ensure_venv moto "${MOTO_PKGS[@]}"
 wants cargo-lambda && ensure_venv cargo-lambda "${CARGO_LAMBDA_PKGS[@]}"
+if [[ ${want_all} -eq 0 ]] && wants peer; then
+  mapfile -t PEER_PKGS < <(peer_pkgs)
+  ensure_venv peer "${PEER_PKGS[@]}"
+fi
 exit 0
