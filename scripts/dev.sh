@@ -85,6 +85,7 @@ export AWS_ACCESS_KEY_ID="test" AWS_SECRET_ACCESS_KEY="test"
 export AWS_EC2_METADATA_DISABLED="true"
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 export EVENTS_TABLE="${EVENTS_TABLE:-webhook-events}"
+export PAYLOAD_BUCKET="${PAYLOAD_BUCKET:-webhook-payloads}"
 export FACEIO_APP_ID="${FACEIO_APP_ID:-local-faceio-app}"
 export AMANI_AUTH_MODE="${AMANI_AUTH_MODE:-signature}"
 export RUST_LOG="${RUST_LOG:-info}"
@@ -94,7 +95,7 @@ export RUST_LOG="${RUST_LOG:-info}"
 ENV_FILE="${RUN_DIR}/functions.env"
 {
   for var in AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED \
-             EVENTS_TABLE FACEIO_APP_ID AMANI_AUTH_MODE RUST_LOG \
+             EVENTS_TABLE PAYLOAD_BUCKET PAYLOAD_OFFLOAD_BYTES FACEIO_APP_ID AMANI_AUTH_MODE RUST_LOG \
              WEBHOOK_SECRET_ID SECRET_CACHE_TTL_SECS STORE_DEADLINE_MS RETENTION_DAYS \
              TIMESTAMP_TOLERANCE_SECS MAX_BODY_BYTES AMANI_TOKEN_HEADER; do
     if [[ -n "${!var:-}" ]]; then printf '%s=%s\n' "${var}" "${!var}"; fi
@@ -112,7 +113,7 @@ log "starting moto on 127.0.0.1:${MOTO_PORT} (log: ${RUN_DIR}/moto.log)"
 setsid "${MOTO_SERVER}" -H 127.0.0.1 -p "${MOTO_PORT}" >"${RUN_DIR}/moto.log" 2>&1 </dev/null &
 PIDS+=("$!")
 
-"${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" --table "${EVENTS_TABLE}"
+"${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" --table "${EVENTS_TABLE}" --bucket "${PAYLOAD_BUCKET}"
 
 log "starting cargo lambda watch on 127.0.0.1:${WATCH_PORT}"
 setsid "${CARGO_LAMBDA}" lambda watch \
@@ -124,7 +125,7 @@ cat >&2 <<EOF
 
 [dev] functions (POST):
 $(for bin in "${BINARIES[@]}"; do printf '        http://127.0.0.1:%s/lambda-url/%s/\n' "${WATCH_PORT}" "${bin}"; done)
-[dev] local AWS endpoint: ${AWS_ENDPOINT_URL} (table ${EVENTS_TABLE}; dummy credentials test/test, us-east-1)
+[dev] local AWS endpoint: ${AWS_ENDPOINT_URL} (table ${EVENTS_TABLE}, bucket ${PAYLOAD_BUCKET}; dummy credentials test/test, us-east-1)
 [dev] function environment: ${ENV_FILE}
 [dev] Ctrl-C stops everything.
 

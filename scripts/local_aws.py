@@ -26,6 +26,8 @@ from urllib.parse import urlparse
 
 REGION = "us-east-1"
 DEFAULT_TABLE = "webhook-events"
+# Bodies too large for a DynamoDB item (PAYLOAD_BUCKET; template.yaml's PayloadBucket).
+DEFAULT_BUCKET = "webhook-payloads"
 
 # Attributes projected into both GSIs (besides the table and index keys).
 GSI_NON_KEY_ATTRIBUTES = [
@@ -162,6 +164,16 @@ def create_table(endpoint: str, table_name: str = DEFAULT_TABLE) -> bool:
     return created
 
 
+def create_bucket(endpoint: str, bucket: str = DEFAULT_BUCKET) -> bool:
+    """Create the payload bucket (us-east-1: no location constraint). True if it was created."""
+    s3 = client("s3", endpoint)
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        return False
+    return True
+
+
 def ensure_secret(endpoint: str, name: str, value: str, reset: bool = False) -> str:
     """Create a secret with SecretString=value if missing (or overwrite it when reset).
 
@@ -193,6 +205,7 @@ def setup(endpoint: str, table_name: str = DEFAULT_TABLE, secrets: dict[str, str
           reset: bool = False) -> dict[str, str]:
     wait_for_endpoint(endpoint)
     create_table(endpoint, table_name)
+    create_bucket(endpoint)
     return ensure_secrets(endpoint, secrets, reset)
 
 
@@ -202,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="local AWS endpoint (loopback only); default $AWS_ENDPOINT_URL or %(default)s")
     parser.add_argument("--table", default=os.environ.get("EVENTS_TABLE", DEFAULT_TABLE),
                         help="events table name (default $EVENTS_TABLE or %(default)s)")
+    parser.add_argument("--bucket", default=os.environ.get("PAYLOAD_BUCKET", DEFAULT_BUCKET),
+                        help="payload bucket for large bodies (default $PAYLOAD_BUCKET or %(default)s)")
     parser.add_argument("--reset-secrets", action="store_true",
                         help="overwrite existing secrets with the development values")
     parser.add_argument("--print-table-definition", action="store_true",
@@ -218,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     wait_for_endpoint(args.endpoint)
     created = create_table(args.endpoint, args.table)
     print(f"table {args.table}: {'created' if created else 'already exists'} at {args.endpoint}")
+    created = create_bucket(args.endpoint, args.bucket)
+    print(f"bucket {args.bucket}: {'created' if created else 'already exists'}")
     values = ensure_secrets(args.endpoint, reset=args.reset_secrets)
     print("secrets (Secrets Manager, SecretString):")
     width = max(len(n) for n in values)

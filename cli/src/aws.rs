@@ -168,7 +168,8 @@ pub async fn table_reader(
         TableSource::Stack(stack) => stack_table(&config, &stack).await?,
         TableSource::Default => DEFAULT_TABLE.to_owned(),
     };
-    let reader = EventReader::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let reader = EventReader::new(aws_sdk_dynamodb::Client::new(&config), table)
+        .with_bodies(webhook_core::store::bodies::s3_client(&config));
     Ok((config, reader))
 }
 

@@ -133,6 +133,11 @@ pub async fn get(args: &GetArgs, json: bool, endpoint: Option<&str>) -> Result<(
     if args.conflicts {
         items.extend(conflicts(&reader, &pk, json).await?);
     }
+    let mut items_with_bodies = Vec::with_capacity(items.len());
+    for item in items {
+        items_with_bodies.push(reader.with_body(item).await?);
+    }
+    let items = items_with_bodies;
     let mut text = String::new();
     for (index, item) in items.iter().enumerate() {
         if json {

@@ -101,7 +101,7 @@ pub async fn run(
     );
     let mut checked = Vec::new();
     for item in &items {
-        if let Some(result) = check(item, &mut secrets).await? {
+        if let Some(result) = check(&reader, item, &mut secrets).await? {
             checked.push(result);
         }
         bar.inc(1);
@@ -226,7 +226,11 @@ impl<'a> SecretBook<'a> {
 }
 
 /// Re-checks one item; `None` when it has no signature to check (token mode, FACEIO).
-async fn check(item: &Item, secrets: &mut SecretBook<'_>) -> Result<Option<Checked>, CliError> {
+async fn check(
+    reader: &EventReader,
+    item: &Item,
+    secrets: &mut SecretBook<'_>,
+) -> Result<Option<Checked>, CliError> {
     let text = |name| query::text(item, name).unwrap_or("-").to_owned();
     let provider = text("provider");
     let (Some(scheme), Some(signature)) = (
@@ -235,7 +239,7 @@ async fn check(item: &Item, secrets: &mut SecretBook<'_>) -> Result<Option<Check
     ) else {
         return Ok(None);
     };
-    let result = match query::body_bytes(item) {
+    let result = match reader.body(item).await? {
         Some(body) => {
             let candidates = secrets.for_provider(&provider).await?;
             reverify(scheme, candidates, &body, signature)

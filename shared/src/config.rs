@@ -6,6 +6,8 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::store::bodies::DEFAULT_OFFLOAD_BYTES;
+
 /// A configuration value that is missing or cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {name} {problem}")]
@@ -110,6 +112,11 @@ pub struct Settings {
     pub retention_days: Option<u32>,
     /// `MAX_BODY_BYTES` (default 6 MiB, Lambda's own request limit).
     pub max_body_bytes: usize,
+    /// `PAYLOAD_BUCKET`: the S3 bucket for bodies too large for a DynamoDB item. Unset: every
+    /// body is kept in its item, and one over DynamoDB's item limit cannot be stored.
+    pub payload_bucket: Option<String>,
+    /// `PAYLOAD_OFFLOAD_BYTES` (default 256 KiB): bodies larger than this go to the bucket.
+    pub payload_offload_bytes: usize,
 }
 
 /// Default body cap: Lambda's synchronous payload limit.
@@ -123,6 +130,7 @@ impl Settings {
     pub fn from_env(env: &Env, provider: &str) -> Result<Self, ConfigError> {
         let retention: u32 = env.parse_or("RETENTION_DAYS", 0)?;
         let max_body = env.positive_or("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?;
+        let offload = env.positive_or("PAYLOAD_OFFLOAD_BYTES", DEFAULT_OFFLOAD_BYTES as u64)?;
         Ok(Self {
             events_table: env.required("EVENTS_TABLE")?,
             secret_id: env
@@ -133,6 +141,14 @@ impl Settings {
             retention_days: (retention > 0).then_some(retention),
             max_body_bytes: usize::try_from(max_body).map_err(|_| ConfigError {
                 name: "MAX_BODY_BYTES",
+                problem: "is too large for this platform".into(),
+            })?,
+            payload_bucket: env
+                .get("PAYLOAD_BUCKET")
+                .filter(|bucket| !bucket.is_empty())
+                .map(str::to_owned),
+            payload_offload_bytes: usize::try_from(offload).map_err(|_| ConfigError {
+                name: "PAYLOAD_OFFLOAD_BYTES",
                 problem: "is too large for this platform".into(),
             })?,
         })
@@ -152,6 +168,23 @@ mod tests {
         assert_eq!(settings.store_deadline, Duration::from_secs(4));
         assert_eq!(settings.retention_days, None);
         assert_eq!(settings.max_body_bytes, 6 * 1024 * 1024);
+        assert_eq!(settings.payload_bucket, None);
+        assert_eq!(settings.payload_offload_bytes, 256 * 1024);
+    }
+
+    #[test]
+    fn the_payload_bucket_and_its_threshold_are_read() {
+        let settings = Settings::from_env(
+            &Env::from_pairs([
+                ("EVENTS_TABLE", "events"),
+                ("PAYLOAD_BUCKET", "bodies"),
+                ("PAYLOAD_OFFLOAD_BYTES", "1000"),
+            ]),
+            "faceio",
+        )
+        .unwrap();
+        assert_eq!(settings.payload_bucket.as_deref(), Some("bodies"));
+        assert_eq!(settings.payload_offload_bytes, 1000);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::pipeline::Pipeline;
 use crate::provider::Provider;
 use crate::secrets::{CachedSecrets, SecretsManagerFetcher};
-use crate::store::DynamoDbStore;
+use crate::store::{BodyBucket, DynamoDbStore, bodies};
 use crate::telemetry;
 
 /// Runs the function for the provider that `build` configures from the environment.
@@ -61,12 +61,27 @@ where
         settings.secret_cache_ttl,
         CachedSecrets::<SecretsManagerFetcher>::DEFAULT_MISS_INTERVAL,
     );
-    let store = DynamoDbStore::new(
+    let mut store = DynamoDbStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
         &settings.events_table,
         settings.retention_days,
         settings.store_deadline,
     );
+    if let Some(bucket) = &settings.payload_bucket {
+        // A body of megabytes may take longer than one small write: each attempt may use the
+        // whole store deadline (which still bounds the put as a whole).
+        let s3 = bodies::s3_client(
+            &aws.to_builder()
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_millis(800))
+                        .operation_attempt_timeout(settings.store_deadline)
+                        .build(),
+                )
+                .build(),
+        );
+        store = store.with_body_bucket(BodyBucket::new(s3, bucket, settings.payload_offload_bytes));
+    }
 
     // Cold start: load the secret and open both connections in parallel.
     let (secret_warm, ()) = tokio::join!(secrets.warm(), store.warm());

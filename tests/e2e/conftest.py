@@ -1,7 +1,7 @@
 """Session fixtures for the end-to-end suite.
 
 Brings up, on free loopback ports and only there:
-  moto (DynamoDB + Secrets Manager) <- fault proxy <- `cargo lambda watch` instances <- requests
+  moto (DynamoDB + Secrets Manager + S3) <- fault proxy <- `cargo lambda watch` instances <- requests
 
 Every process is started in its own session/process group and recorded; teardown (a session
 finalizer, plus atexit and SIGTERM/SIGHUP handlers as a backstop) stops each one by pid/pgid,
@@ -13,6 +13,7 @@ Instances of `cargo lambda watch` (one env each, all sharing the workspace's tar
   rot-<mode>     one per mode, own secret (webhooks/rot/<mode>), used only by the rotation tests,
                  warmed at start-up so the 30 s refresh throttle has passed when they run
   cold           faceio-webhook never invoked before the "Secrets Manager down at cold start" test
+  nobucket       PAYLOAD_BUCKET names a bucket that does not exist (large bodies cannot be written)
 
 Knobs (environment): E2E_READY_TIMEOUT (s, default 1200), E2E_SKIP_BUILD=1 (skip the pre-build),
 E2E_KEEP_LOGS (logs are always kept under .local/e2e/).
@@ -54,6 +55,7 @@ import local_aws  # noqa: E402
 import sign  # noqa: E402
 
 TABLE = "webhook-events"
+BUCKET = local_aws.DEFAULT_BUCKET
 REGION = "us-east-1"
 STORE_DEADLINE_MS = 2000
 READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "1200"))
@@ -217,6 +219,7 @@ class Aws:
         self.endpoint = endpoint
         self.ddb = local_aws.client("dynamodb", endpoint)
         self.sm = local_aws.client("secretsmanager", endpoint)
+        self.s3 = local_aws.client("s3", endpoint)
         from boto3.dynamodb.types import TypeDeserializer
 
         self._de = TypeDeserializer()
@@ -247,6 +250,9 @@ class Aws:
             if marker in item["pk"] or marker.encode() in raw:
                 found.append(item)
         return found
+
+    def body_object(self, key: str, bucket: str = BUCKET) -> bytes:
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     def count(self) -> int:
         return len(self.scan())
@@ -472,7 +478,7 @@ class Stack:
 
 def base_env(proxy_endpoint: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "CARGO_LAMBDA_")) and k not in ("EVENTS_TABLE", "WEBHOOK_SECRET_ID")}
+           if not k.startswith(("AWS_", "CARGO_LAMBDA_")) and k not in ("EVENTS_TABLE", "WEBHOOK_SECRET_ID", "PAYLOAD_BUCKET", "PAYLOAD_OFFLOAD_BYTES")}
     env.update({
         "AWS_ENDPOINT_URL": proxy_endpoint,
         "AWS_REGION": REGION,
@@ -483,6 +489,7 @@ def base_env(proxy_endpoint: str) -> dict[str, str]:
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "EVENTS_TABLE": TABLE,
+        "PAYLOAD_BUCKET": BUCKET,
         "FACEIO_APP_ID": faceio_app_id(),
         "AMANI_AUTH_MODE": "signature",
         "STORE_DEADLINE_MS": str(STORE_DEADLINE_MS),
@@ -499,7 +506,7 @@ def start_instance(processes: Processes, inst: Instance) -> None:
     fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in (
         "EVENTS_TABLE", "FACEIO_APP_ID", "AMANI_AUTH_MODE", "AMANI_TOKEN_HEADER", "STORE_DEADLINE_MS",
         "TIMESTAMP_TOLERANCE_SECS", "WEBHOOK_SECRET_ID", "SECRET_CACHE_TTL_SECS", "RUST_LOG",
-        "RETENTION_DAYS", "MAX_BODY_BYTES")]
+        "RETENTION_DAYS", "MAX_BODY_BYTES", "PAYLOAD_BUCKET", "PAYLOAD_OFFLOAD_BYTES")]
     env_file.write_text("".join(f"{k}={inst.env[k]}\n" for k in sorted(fn_keys)))
     argv = [str(CARGO_LAMBDA), "lambda", "watch",
             "--invoke-address", "127.0.0.1", "--invoke-port", str(inst.port),
@@ -598,6 +605,7 @@ def healthy_proxy(proxy):
 @pytest.fixture(scope="session")
 def aws(moto_endpoint):
     local_aws.create_table(moto_endpoint, TABLE)
+    local_aws.create_bucket(moto_endpoint, BUCKET)
     a = Aws(moto_endpoint)
     for mode in MODES.values():
         secrets = load_vectors(mode.name)["secrets"]
@@ -619,6 +627,8 @@ def stack(processes, aws, proxy):
                                                  "WEBHOOK_SECRET_ID": MODES["amani-token"].secret_id},
                           ["amani-webhook"]),
         "cold": Instance("cold", free_port(), dict(env), []),
+        # Its payload bucket does not exist: a large body cannot be written (test_8).
+        "nobucket": Instance("nobucket", free_port(), {**env, "PAYLOAD_BUCKET": "webhook-payloads-missing"}, []),
     }
     for mode in MODES.values():
         instances[mode.rot_instance] = Instance(
@@ -738,3 +748,75 @@ def assert_nothing_written(aws: Aws, marker: str) -> None:
 def items_for_pk(aws: Aws, pk: str) -> list[dict[str, Any]]:
     """The item itself and any conflict records derived from it."""
     return [i for i in aws.scan() if i["pk"] == pk or i["pk"].startswith(pk + "#conflict#")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The `webhooks` CLI as a subprocess (test_5_cli.py, test_8_large_bodies.py)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    args: list[str]
+    code: int
+    out: str
+    err: str
+
+    def lines(self) -> list[dict[str, Any]]:
+        """stdout as JSON lines: every non-empty line must be one JSON object."""
+        objects = []
+        for line in self.out.splitlines():
+            obj = json.loads(line)
+            assert isinstance(obj, dict), line
+            objects.append(obj)
+        return objects
+
+    def __str__(self) -> str:
+        return f"webhooks {' '.join(self.args)} -> {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+@pytest.fixture(scope="session")
+def webhooks_bin() -> str:
+    """Build the CLI once; the path comes from cargo's own artifact report."""
+    proc = subprocess.run(
+        ["cargo", "build", "-p", "webhooks-cli", "--bin", "webhooks", "--message-format=json-render-diagnostics"],
+        cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"cargo build of the webhooks CLI failed:\n{proc.stderr[-4000:]}", pytrace=False)
+    for line in proc.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "webhooks" \
+                and msg.get("executable"):
+            return msg["executable"]
+    pytest.fail("cargo did not report the webhooks executable", pytrace=False)
+
+
+def cli_env(endpoint: str) -> dict[str, str]:
+    """Only the suite's moto, dummy credentials, never a real account."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("EVENTS_TABLE", "WEBHOOKS_SECRET")}
+    env.update({
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "EVENTS_TABLE": TABLE,
+    })
+    return env
+
+
+@pytest.fixture(scope="session")
+def cli(webhooks_bin, aws):
+    env = cli_env(aws.endpoint)
+
+    def run(*args: str, stdin: str | None = None, timeout: float = 180) -> Run:
+        proc = subprocess.run([webhooks_bin, *args], cwd=REPO, env=env, input=stdin, capture_output=True,
+                              text=True, timeout=timeout)
+        return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
+
+    return run

@@ -8,21 +8,17 @@ credentials, and sends to the suite's `cargo lambda watch` instances with --url.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from conftest import (
     MODES,
-    REGION,
-    REPO,
     TABLE,
     Mode,
+    Run,
     amani_token_header,
     faceio_app_id,
     free_port,
@@ -41,78 +37,6 @@ CODES: dict[str, list[str]] = {
               "zip_file_create", "video_call_status_change"],
 }
 HMAC_MODES = ["alocity-selfie", "alocity", "amani-signature"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Running the CLI
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    args: list[str]
-    code: int
-    out: str
-    err: str
-
-    def lines(self) -> list[dict[str, Any]]:
-        """stdout as JSON lines: every non-empty line must be one JSON object."""
-        objects = []
-        for line in self.out.splitlines():
-            obj = json.loads(line)
-            assert isinstance(obj, dict), line
-            objects.append(obj)
-        return objects
-
-    def __str__(self) -> str:
-        return f"webhooks {' '.join(self.args)} -> {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
-
-
-@pytest.fixture(scope="session")
-def webhooks_bin() -> str:
-    """Build the CLI once; the path comes from cargo's own artifact report."""
-    proc = subprocess.run(
-        ["cargo", "build", "-p", "webhooks-cli", "--bin", "webhooks", "--message-format=json-render-diagnostics"],
-        cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"cargo build of the webhooks CLI failed:\n{proc.stderr[-4000:]}", pytrace=False)
-    for line in proc.stdout.splitlines():
-        msg = json.loads(line)
-        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "webhooks" \
-                and msg.get("executable"):
-            return msg["executable"]
-    pytest.fail("cargo did not report the webhooks executable", pytrace=False)
-
-
-def cli_env(endpoint: str) -> dict[str, str]:
-    """Only the suite's moto, dummy credentials, never a real account."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in ("EVENTS_TABLE", "WEBHOOKS_SECRET")}
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "EVENTS_TABLE": TABLE,
-    })
-    return env
-
-
-@pytest.fixture(scope="session")
-def cli(webhooks_bin, aws):
-    env = cli_env(aws.endpoint)
-
-    def run(*args: str, stdin: str | None = None, timeout: float = 180) -> Run:
-        proc = subprocess.run([webhooks_bin, *args], cwd=REPO, env=env, input=stdin, capture_output=True,
-                              text=True, timeout=timeout)
-        return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
-
-    return run
 
 
 def send_args(stack, mode: Mode, *, secret_id: bool = True) -> list[str]:

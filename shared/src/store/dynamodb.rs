@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde_json::Value;
 
+use super::bodies::{BodyBucket, BodyLocation};
 use super::{EventRecord, EventStore, PutOutcome, StoreError};
 
 /// Name of the index by provider and day (`provider_day`, `received_at`).
@@ -31,6 +32,7 @@ pub struct DynamoDbStore {
     table: String,
     retention_days: Option<u32>,
     deadline: Duration,
+    bodies: Option<BodyBucket>,
 }
 
 impl DynamoDbStore {
@@ -47,7 +49,17 @@ impl DynamoDbStore {
             table: table.into(),
             retention_days,
             deadline,
+            bodies: None,
         }
+    }
+
+    /// Bodies the bucket takes (over its threshold) are written there and the item points at
+    /// them. Without a bucket every body is kept in the item, and one too large for DynamoDB
+    /// is refused by it ([`StoreError::Rejected`]).
+    #[must_use]
+    pub fn with_body_bucket(mut self, bodies: BodyBucket) -> Self {
+        self.bodies = Some(bodies);
+        self
     }
 
     /// Opens the connection during cold start (`DescribeTable` on our table), so the first
@@ -96,8 +108,21 @@ impl DynamoDbStore {
         }
     }
 
+    /// Writes the body to the bucket first when it is too large for the item: the item is only
+    /// written once its body is safe, so it never points at a missing object.
+    async fn offload(&self, record: &EventRecord) -> Result<Option<BodyLocation>, StoreError> {
+        match &self.bodies {
+            Some(bodies) if bodies.takes(record.body.len()) => bodies
+                .put(record.provider, &record.body_sha256, &record.body)
+                .await
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
     async fn put_record(&self, record: &EventRecord) -> Result<PutOutcome, StoreError> {
-        let item = to_item(record, self.retention_days, None);
+        let body_at = self.offload(record).await?;
+        let item = to_item(record, self.retention_days, None, body_at.as_ref());
         let Some(existing_hash) = self.put(item).await.map_err(|error| classify(&error))? else {
             return Ok(PutOutcome::Stored);
         };
@@ -106,7 +131,12 @@ impl DynamoDbStore {
         }
         // Same key, different body: keep the original, keep the new body beside it. A repeat of
         // the same conflicting body finds its conflict record and writes nothing.
-        let conflict = to_item(record, self.retention_days, Some(record.pk()));
+        let conflict = to_item(
+            record,
+            self.retention_days,
+            Some(record.pk()),
+            body_at.as_ref(),
+        );
         self.put(conflict).await.map_err(|error| classify(&error))?;
         Ok(PutOutcome::Conflict)
     }
@@ -137,11 +167,13 @@ fn classify(error: &SdkError<PutItemError>) -> StoreError {
     }
 }
 
-/// The item for `record`; `conflict_of` makes it the conflict record of that original key.
+/// The item for `record`; `conflict_of` makes it the conflict record of that original key, and
+/// `body_at` replaces the body (and its parsed `payload`) by where the body was offloaded.
 pub fn to_item(
     record: &EventRecord,
     retention_days: Option<u32>,
     conflict_of: Option<String>,
+    body_at: Option<&BodyLocation>,
 ) -> HashMap<String, AttributeValue> {
     let s = |text: &str| AttributeValue::S(text.to_owned());
     let received_at = record.received_at();
@@ -178,13 +210,18 @@ pub fn to_item(
         item.insert("source_ip".into(), s(ip));
     }
     item.insert("secret_version".into(), s(record.secret_version.label()));
-    item.insert(
-        "body".into(),
-        match std::str::from_utf8(&record.body) {
-            Ok(text) => s(text),
-            Err(_) => AttributeValue::B(Blob::new(record.body.clone())),
-        },
-    );
+    if let Some(location) = body_at {
+        item.insert("body_s3_bucket".into(), s(&location.bucket));
+        item.insert("body_s3_key".into(), s(&location.key));
+    } else {
+        item.insert(
+            "body".into(),
+            match std::str::from_utf8(&record.body) {
+                Ok(text) => s(text),
+                Err(_) => AttributeValue::B(Blob::new(record.body.clone())),
+            },
+        );
+    }
     item.insert("body_sha256".into(), s(&record.body_sha256));
     item.insert(
         "body_size".into(),
@@ -193,7 +230,7 @@ pub fn to_item(
     if let Some(payload) = record
         .payload
         .as_ref()
-        .filter(|_| record.body.len() <= MAX_PAYLOAD_BODY_BYTES)
+        .filter(|_| record.body.len() <= MAX_PAYLOAD_BODY_BYTES && body_at.is_none())
         .and_then(|json| json_to_attribute(json, 1))
     {
         item.insert("payload".into(), payload);
@@ -296,7 +333,12 @@ mod tests {
 
     #[test]
     fn item_carries_keys_for_both_indexes_and_the_ttl() {
-        let item = to_item(&record(br#"{"a":[1,2.5,{"b":null}]}"#), Some(30), None);
+        let item = to_item(
+            &record(br#"{"a":[1,2.5,{"b":null}]}"#),
+            Some(30),
+            None,
+            None,
+        );
         let s = |name: &str| item[name].as_s().unwrap().clone();
         assert_eq!(s("pk"), "faceio#app/ENROLL/f1");
         assert_eq!(s("provider_day"), "faceio#2025-11-24");
@@ -317,16 +359,32 @@ mod tests {
     #[test]
     fn large_bodies_are_not_repeated_as_payload() {
         let big = format!("{{\"image\":\"{}\"}}", "A".repeat(MAX_PAYLOAD_BODY_BYTES));
-        let item = to_item(&record(big.as_bytes()), None, None);
+        let item = to_item(&record(big.as_bytes()), None, None, None);
         assert!(!item.contains_key("payload"));
         assert_eq!(item["body"].as_s().unwrap(), &big);
-        let small = to_item(&record(b"{\"image\":\"AAAA\"}"), None, None);
+        let small = to_item(&record(b"{\"image\":\"AAAA\"}"), None, None, None);
         assert!(small.contains_key("payload"));
     }
 
     #[test]
+    fn an_offloaded_body_is_replaced_by_its_location_and_keeps_hash_and_size() {
+        let body = br#"{"image":"AAAA"}"#;
+        let location = BodyLocation {
+            bucket: "bodies".into(),
+            key: BodyLocation::key("faceio", "ab"),
+        };
+        let item = to_item(&record(body), None, None, Some(&location));
+        assert!(!item.contains_key("body"));
+        assert!(!item.contains_key("payload"));
+        assert_eq!(item["body_s3_bucket"].as_s().unwrap(), "bodies");
+        assert_eq!(item["body_s3_key"].as_s().unwrap(), "faceio/ab");
+        assert_eq!(item["body_sha256"].as_s().unwrap(), "ab");
+        assert_eq!(item["body_size"].as_n().unwrap(), &body.len().to_string());
+    }
+
+    #[test]
     fn non_utf8_bodies_are_binary_and_conflicts_point_at_the_original() {
-        let item = to_item(&record(&[0xff, 0xfe]), None, Some("faceio#k".into()));
+        let item = to_item(&record(&[0xff, 0xfe]), None, Some("faceio#k".into()), None);
         assert_eq!(item["body"].as_b().unwrap().as_ref(), &[0xff, 0xfe]);
         assert!(!item.contains_key("payload"));
         assert!(!item.contains_key("expires_at"));

@@ -1,5 +1,6 @@
 //! Where verified events go. The trait is as narrow as the IAM grant: one conditional put.
 
+pub mod bodies;
 pub mod dynamodb;
 pub mod memory;
 pub mod query;
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use crate::secret::SecretVersion;
 
+pub use bodies::{BodyBucket, BodyLocation};
 pub use dynamodb::DynamoDbStore;
 pub use memory::MemoryStore;
 

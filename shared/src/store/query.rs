@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use super::bodies::{BodyLocation, get_body};
 use super::dynamodb::{INDEX_BY_PROVIDER_TIME, INDEX_BY_SUBJECT};
 use super::iso_millis;
 
@@ -134,7 +136,7 @@ impl ScanPage {
 }
 
 /// The attributes the tamper audit needs.
-const AUDIT_ATTRIBUTES: [&str; 9] = [
+const AUDIT_ATTRIBUTES: [&str; 11] = [
     "pk",
     "provider",
     "idempotency_key",
@@ -143,6 +145,8 @@ const AUDIT_ATTRIBUTES: [&str; 9] = [
     "record_type",
     "secret_version",
     "body",
+    "body_s3_bucket",
+    "body_s3_key",
     "signature",
 ];
 
@@ -151,6 +155,7 @@ const AUDIT_ATTRIBUTES: [&str; 9] = [
 pub struct EventReader {
     client: Client,
     table: String,
+    bodies: Option<aws_sdk_s3::Client>,
 }
 
 impl EventReader {
@@ -159,7 +164,59 @@ impl EventReader {
         Self {
             client,
             table: table.into(),
+            bodies: None,
         }
+    }
+
+    /// Reads bodies that were offloaded to S3 (see [`super::bodies`]) with `client`.
+    #[must_use]
+    pub fn with_bodies(mut self, client: aws_sdk_s3::Client) -> Self {
+        self.bodies = Some(client);
+        self
+    }
+
+    /// The raw body of `item`, wherever it is kept: in the item, or in S3 for a large one.
+    /// `None` when the item has neither.
+    ///
+    /// # Errors
+    /// The body is in S3 and could not be read.
+    pub async fn body(&self, item: &Item) -> Result<Option<Vec<u8>>, ReadError> {
+        if let Some(body) = body_bytes(item) {
+            return Ok(Some(body));
+        }
+        let Some(location) = body_location(item) else {
+            return Ok(None);
+        };
+        let Some(client) = &self.bodies else {
+            return Err(ReadError(format!(
+                "the body of {} is in s3://{}/{} and this reader has no S3 client",
+                text(item, "pk").unwrap_or("-"),
+                location.bucket,
+                location.key
+            )));
+        };
+        get_body(client, &location)
+            .await
+            .map(Some)
+            .map_err(ReadError)
+    }
+
+    /// `item` with its raw body in `body`, fetched from S3 when it was offloaded there, so that a
+    /// large event reads like any other.
+    ///
+    /// # Errors
+    /// The body is in S3 and could not be read.
+    pub async fn with_body(&self, mut item: Item) -> Result<Item, ReadError> {
+        if !item.contains_key("body") {
+            if let Some(body) = self.body(&item).await? {
+                let value = match String::from_utf8(body) {
+                    Ok(text) => AttributeValue::S(text),
+                    Err(binary) => AttributeValue::B(Blob::new(binary.into_bytes())),
+                };
+                item.insert("body".to_owned(), value);
+            }
+        }
+        Ok(item)
     }
 
     /// The table name.
@@ -418,7 +475,16 @@ pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// The stored raw body: a string attribute as its UTF-8 bytes, a binary one as is.
+/// Where the body of `item` was offloaded, when it was.
+pub fn body_location(item: &Item) -> Option<BodyLocation> {
+    Some(BodyLocation {
+        bucket: text(item, "body_s3_bucket")?.to_owned(),
+        key: text(item, "body_s3_key")?.to_owned(),
+    })
+}
+
+/// The raw body kept in the item: a string attribute as its UTF-8 bytes, a binary one as is.
+/// `None` for a body offloaded to S3 (see [`EventReader::body`]).
 pub fn body_bytes(item: &Item) -> Option<Vec<u8>> {
     match item.get("body")? {
         AttributeValue::S(text) => Some(text.clone().into_bytes()),
