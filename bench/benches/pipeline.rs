@@ -1,0 +1,223 @@
+//! Warm handler overhead without I/O (issue 6 target: ≤ 100 µs p99 for 1 KiB events).
+//!
+//! Times, per request, what the Alocity Selfie function does between receiving an invocation
+//! and answering it, minus the network: deserialise the API Gateway v2 event JSON (as
+//! `lambda_runtime` does), `Pipeline::handle` (method, size, verify against the in-memory
+//! secrets, parse the typed event, SHA-256, build the record, store it in the in-memory store,
+//! build the response, one JSON log line through the function's own subscriber into a sink),
+//! and serialise the response. Every request is a new, freshly signed 1 KiB `FaceMatched`
+//! event, so every one is verified and stored (never a duplicate). Writes
+//! `target/pipeline.json` for `report.py`.
+
+use std::hint::black_box;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use alocity_selfie::AlocitySelfie;
+use serde_json::{Value, json};
+use webhook_core::http::{HttpRequest, HttpResponse};
+use webhook_core::secrets::MemorySecrets;
+use webhook_core::store::MemoryStore;
+use webhook_core::telemetry::{EnvFilter, json_subscriber};
+use webhook_core::{Pipeline, Secret, VersionedSecret};
+
+const SECRET: &str = "bench-alocity-selfie-secret";
+const BODY_BYTES: usize = 1024;
+const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
+/// Requests per batch: each batch gets a new pipeline (an empty store) and new events, made
+/// outside the timed section.
+const BATCH: usize = 1_000;
+const WARMUP_BATCHES: usize = 3;
+const BATCHES: usize = 40;
+
+type Subject = Pipeline<AlocitySelfie, MemorySecrets, MemoryStore>;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    if filter
+        .as_deref()
+        .is_some_and(|name| !"pipeline".contains(name))
+    {
+        return Ok(()); // `cargo bench -- <filter>` for another bench
+    }
+    // The function's JSON log subscriber, writing into a sink instead of stdout.
+    tracing::subscriber::set_global_default(json_subscriber(
+        std::io::sink,
+        EnvFilter::new("info"),
+    ))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+
+    let mut samples = Vec::with_capacity(BATCHES * BATCH);
+    for batch in 0..WARMUP_BATCHES + BATCHES {
+        let pipeline = subject();
+        let events = signed_events(batch)?;
+        for event in &events {
+            let started = Instant::now();
+            let request: HttpRequest = serde_json::from_slice(event)?;
+            let response = runtime.block_on(pipeline.handle(request));
+            let answer = serde_json::to_vec(&response)?;
+            let elapsed = started.elapsed();
+            check(&response)?;
+            black_box(answer);
+            if batch >= WARMUP_BATCHES {
+                samples.push(elapsed);
+            }
+        }
+        if pipeline.store().len() != BATCH {
+            return Err(format!("stored {} of {BATCH}", pipeline.store().len()).into());
+        }
+    }
+    report(&mut samples)
+}
+
+fn subject() -> Subject {
+    Pipeline::new(
+        AlocitySelfie::new(300),
+        MemorySecrets::new(vec![
+            VersionedSecret::current(SECRET),
+            VersionedSecret::previous("bench-previous-secret"),
+        ]),
+        MemoryStore::new(),
+        MAX_BODY_BYTES,
+    )
+}
+
+fn check(response: &HttpResponse) -> Result<(), String> {
+    if response.status_code == 200 && response.body.contains(r#""status":"stored""#) {
+        Ok(())
+    } else {
+        Err(format!("unexpected answer {}", response.status_code))
+    }
+}
+
+/// `BATCH` API Gateway v2 events as JSON bytes, each a new 1 KiB event signed now.
+fn signed_events(batch: usize) -> Result<Vec<Vec<u8>>, Box<dyn std::error::Error>> {
+    let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs())?;
+    let secret = Secret::new(SECRET);
+    (0..BATCH)
+        .map(|index| {
+            let id = format!("00000000-0000-4000-8000-{batch:06}{index:06}");
+            let body = selfie_body(&id, now);
+            let header = webhook_core::verify::alocity::sign(&secret, now, body.as_bytes());
+            Ok(serde_json::to_vec(&api_gateway_event(
+                &body,
+                &header,
+                &format!("req-{batch}-{index}"),
+            ))?)
+        })
+        .collect()
+}
+
+/// A `FaceMatched` envelope of exactly `BODY_BYTES` bytes, like bench/startup/events.py.
+fn selfie_body(id: &str, now: i64) -> String {
+    let envelope = |subjects: &[String]| {
+        json!({
+            "Id": id,
+            "AccountId": "a2a4e62e-dd1a-4396-a27f-2e5115a028d1",
+            "OrganizationId": "cc298111-883b-4047-a960-b27dd3525d2b",
+            "CorrelationId": "6bec4921-30f7-489b-8538-3e901744c520",
+            "EventCode": "FaceMatched",
+            "Payload": {"subjects": subjects},
+            "TimeStamp": now,
+        })
+        .to_string()
+    };
+    let mut subjects = Vec::new();
+    while BODY_BYTES.saturating_sub(envelope(&subjects).len()) >= 2 * 39 {
+        subjects.push(format!("6856aba8-c8e1-412e-9358-{:012}", subjects.len()));
+    }
+    let room = BODY_BYTES - envelope(&subjects).len();
+    if room > 0 {
+        let filler = room - 2 - usize::from(!subjects.is_empty());
+        subjects.push("f".repeat(filler));
+    }
+    let body = envelope(&subjects);
+    assert_eq!(body.len(), BODY_BYTES, "body size");
+    body
+}
+
+fn api_gateway_event(body: &str, signature: &str, request_id: &str) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "POST /webhooks/alocity-selfie",
+        "rawPath": "/webhooks/alocity-selfie",
+        "rawQueryString": "",
+        "headers": {
+            "alocity-signature": signature,
+            "content-length": body.len().to_string(),
+            "content-type": "application/json",
+            "host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "user-agent": "Alocity-Webhooks/1.0",
+            "x-amzn-trace-id": "Root=1-6b052678-d727bb89f8e34284a706b127",
+            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abcdef1234",
+            "http": {
+                "method": "POST",
+                "path": "/webhooks/alocity-selfie",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "Alocity-Webhooks/1.0"
+            },
+            "requestId": request_id,
+            "routeKey": "POST /webhooks/alocity-selfie",
+            "stage": "$default",
+            "time": "24/Nov/2026:06:00:00 +0000",
+            "timeEpoch": 1_795_500_000_000_i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], pct: usize) -> Duration {
+    let rank = (pct * sorted.len()).div_ceil(100).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+fn report(samples: &mut [Duration]) -> Result<(), Box<dyn std::error::Error>> {
+    samples.sort_unstable();
+    let count = u32::try_from(samples.len())?;
+    let mean = samples.iter().sum::<Duration>() / count;
+    let p999 = samples[(samples.len() * 999).div_ceil(1000).clamp(1, samples.len()) - 1];
+    let result = json!({
+        "body_bytes": BODY_BYTES,
+        "requests": samples.len(),
+        "warmup_requests": WARMUP_BATCHES * BATCH,
+        "p50_us": micros(percentile(samples, 50)),
+        "p90_us": micros(percentile(samples, 90)),
+        "p99_us": micros(percentile(samples, 99)),
+        "p999_us": micros(p999),
+        "max_us": micros(samples[samples.len() - 1]),
+        "mean_us": micros(mean),
+    });
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("pipeline.json");
+    std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
+    std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")?;
+    writeln!(
+        std::io::stdout(),
+        "pipeline/alocity-selfie/1KiB: {} requests, p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs, mean {:.1} µs -> {}",
+        samples.len(),
+        micros(percentile(samples, 50)),
+        micros(percentile(samples, 99)),
+        micros(p999),
+        micros(samples[samples.len() - 1]),
+        micros(mean),
+        path.display()
+    )?;
+    Ok(())
+}
