@@ -8,10 +8,13 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 MOTO_VENV    := .venv/moto
+PEER_VENV    := .venv/peer
+CARGO_LAMBDA := .venv/cargo-lambda/bin/cargo-lambda
+TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 E2E_PYTEST   := $(MOTO_VENV)/bin/python -m pytest
 E2E_ARGS     ?=
 
-.PHONY: help tools tools-moto tools-cargo-lambda dev test fmt-check clippy unit e2e local-aws-table sam-checks sam-lint
+.PHONY: help tools tools-moto tools-cargo-lambda tools-peer dev test fmt-check clippy unit e2e bench-smoke local-aws-table sam-checks sam-lint
 
 help:
 	@echo "make dev    - run the four functions locally against moto (http://127.0.0.1:9000/lambda-url/<binary>/)"
@@ -19,6 +22,7 @@ help:
 	@echo "make tools  - install the pinned tools into .venv/ (moto, pytest, boto3, requests, cargo-lambda)"
 	@echo "make fmt-check | clippy | unit | e2e | sam-checks  - the steps of 'make test' one by one"
 	@echo "make sam-lint - quick template checks (validate, cfn-lint, checkov, template tests) without sam build"
+	@echo "make bench  - all benchmarks against the limits and a Python peer -> bench/REPORT.md (not a test)"
 
 tools:
 	scripts/tools.sh
@@ -29,6 +33,9 @@ tools-moto:
 tools-cargo-lambda:
 	scripts/tools.sh cargo-lambda
 
+tools-peer:
+	scripts/tools.sh peer
+
 dev:
 	scripts/dev.sh
 
@@ -37,6 +44,7 @@ test:
 	$(MAKE) --no-print-directory clippy
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory sam-checks
 
 fmt-check:
@@ -64,10 +72,44 @@ sam-checks:
 sam-lint:
 	scripts/sam_checks.sh lint test
 
-# Verification micro-benchmarks (criterion, about 5 minutes on 2 cores plus the first build):
-# our verifiers against a bare HMAC-SHA256 by ring and svix's Webhook::verify. bench/ is its own
-# workspace (root Cargo.toml `exclude`), so `make test` never builds it. Writes bench/REPORT.md.
+# Smoke run of the start-up harness, part of `make test` so it cannot rot (it checks
+# correctness, not speed): our function and the Python peer (bench/peer) each get 1 cold + 4 warm
+# signed events and 1 forged one through bench/startup/runtime_api.py, against their own moto
+# servers on free loopback ports; non-zero exit on any answer other than 200 stored / 401, an
+# event missing from DynamoDB, or a forged one stored. Everything it starts is stopped by pid.
+# It runs the debug binary, which `make unit` and `make e2e` have already built (the cargo build
+# below is then a no-op): a release build would add about 10 minutes. Installs the moto and peer
+# venvs itself (about 20 s for the peer the first time); the run takes about 15 s.
+bench-smoke: tools-moto tools-peer
+	cargo build --bin alocity-selfie-webhook
+	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs 1 --warm 4 \
+	  --rust-bin $(TARGET_DIR)/debug/alocity-selfie-webhook --peer-python $(PEER_VENV)/bin/python
+
+# Benchmarks (issue 6), not a test; writes bench/REPORT.md. About 10 minutes on 2 cores plus the
+# first builds (bench/ workspace with svix, and the release build of the functions):
+#   1. verification micro-benchmarks (criterion): our verifiers against a bare HMAC-SHA256 by
+#      ring and svix's Webhook::verify (bench/benches/verify.rs, about 5 minutes);
+#   2. warm handler overhead without I/O, in process (bench/benches/pipeline.rs);
+#   3. release zips of the four functions (cargo lambda build --release --output-format zip,
+#      x86_64; `--compiler cargo` builds for the host's own target without zig) and the peer's
+#      package size (bench/startup/sizes.py);
+#   4. cold/warm start harness, the zipped release bootstrap against the Python peer,
+#      BENCH_RUNS cold starts and BENCH_WARM warm events each (bench/startup/harness.py);
+#   5. bench/report.py: all of it, with ratios, the targets and the cost model, in REPORT.md.
+# bench/ is its own workspace (root Cargo.toml `exclude`), so `make test` never builds it.
+BENCH_RUNS ?= 3
+BENCH_WARM ?= 200
+FUNCTION_PACKAGES := -p alocity-selfie-webhook -p alocity-webhook -p faceio-webhook -p amani-webhook
+
 .PHONY: bench
-bench:
+bench: tools-moto tools-cargo-lambda tools-peer
 	cd bench && cargo bench --bench verify
+	cd bench && cargo bench --bench pipeline
+	$(CARGO_LAMBDA) lambda build --compiler cargo --release --output-format zip $(FUNCTION_PACKAGES)
+	python3 bench/startup/sizes.py --lambda-dir $(TARGET_DIR)/lambda --peer-venv $(PEER_VENV) --out bench/target/sizes.json
+	rm -rf bench/target/startup && mkdir -p bench/target/startup
+	python3 -m zipfile -e $(TARGET_DIR)/lambda/alocity-selfie-webhook/bootstrap.zip bench/target/startup/
+	chmod +x bench/target/startup/bootstrap
+	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs $(BENCH_RUNS) --warm $(BENCH_WARM) \
+	  --rust-bin bench/target/startup/bootstrap --peer-python $(PEER_VENV)/bin/python --out bench/target/startup.json
 	python3 bench/report.py

@@ -1,0 +1,98 @@
+"""Cost per million webhooks from the harness's measurements, at us-east-1 list prices.
+
+Prices (us-east-1, USD), as published on the AWS pricing pages; looked up 2026-11-24 through
+stored copies of those pages and of 2025 third-party summaries of them (the stored copies of
+the official pages render their price tables with JavaScript, so the figures themselves come
+from the summaries and match the ones this README already used):
+
+- Lambda (aws.amazon.com/lambda/pricing): $0.20 per million requests; arm64 duration
+  $0.0000133334 per GB-second (first 7.5 billion GB-s a month); billed per 1 ms, rounded up.
+- API Gateway HTTP API (aws.amazon.com/api-gateway/pricing; AWS whitepaper "Best Practices for
+  Designing Amazon API Gateway Private APIs", cost optimisation): $1.00 per million requests
+  (first 300 million a month), metered in 512 KB steps.
+- DynamoDB on-demand, Standard table class (aws.amazon.com/dynamodb/pricing, after the
+  November 2024 reduction): $0.625 per million write request units; 1 WRU per started 1 KB
+  of item, and each write also writes every GSI whose keys the item has.
+- Secrets Manager (aws.amazon.com/secrets-manager/pricing): $0.05 per 10,000 API calls.
+
+The model, per webhook, warm steady state (cold starts left out: at a steady load they are a
+tiny share of invocations):
+
+- Lambda duration: the mean warm duration billed per invocation, rounded up to 1 ms, at 128 MB.
+  Measured on this machine's full x86 core against moto; Lambda gives a 128 MB function about
+  128/1769 of a vCPU (1769 MB = 1 vCPU), so the table also shows a 128 MB estimate: the I/O wait
+  (duration minus CPU time) plus the CPU time stretched by 1769/128.
+- DynamoDB: the events item's measured write units (base table plus both GSIs, from the items
+  in moto), plus, for the peer, its idempotency writes (PutItem INPROGRESS, UpdateItem
+  COMPLETED: counted in moto's request log, each under 1 KB).
+- Secrets Manager: with the 300 s cache, calls depend on time, not traffic. Assumed: a million
+  webhooks spread over a 30-day month (0.39 per second) keep one instance warm, which loads the
+  secret every 300 s: 8,640 loads; calls per load measured (ours reads AWSCURRENT and
+  AWSPREVIOUS, the peer only the current one).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+PRICES = {
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "http_api_request": 1.00 / 1e6,
+    "dynamodb_wru": 0.625 / 1e6,
+    "secrets_manager_call": 0.05 / 10_000,
+}
+MEMORY_GB = 128 / 1024
+VCPU_MB = 1769
+WEBHOOKS = 1_000_000
+SECRET_LOADS_PER_MONTH = 30 * 86_400 // 300
+
+
+def secret_calls_per_load(calls: dict[str, int]) -> float:
+    """GetSecretValue calls per load of the secret: loads are the calls for the current value."""
+    total = sum(count for key, count in calls.items() if key.startswith("GetSecretValue"))
+    loads = sum(count for key, count in calls.items()
+                if key.startswith("GetSecretValue") and "AWSPREVIOUS" not in key)
+    return total / loads if loads else 0.0
+
+
+def idempotency_writes_per_event(subject: dict[str, Any]) -> float:
+    stored = subject["storage"]["items"] or 1
+    writes = sum(count for key, count in subject["calls"].items()
+                 if key.split(" ")[0] in ("PutItem", "UpdateItem", "DeleteItem")
+                 and "idempotency" in key)
+    return writes / stored
+
+
+def estimated_128mb_ms(subject: dict[str, Any]) -> float | None:
+    cpu = subject.get("warm_cpu_ms_per_event")
+    if cpu is None or "warm_mean_ms" not in subject:
+        return None
+    wait = max(0.0, subject["warm_mean_ms"] - cpu)
+    return wait + cpu * VCPU_MB / 128
+
+
+def model(subject: dict[str, Any], billed_ms: float) -> list[tuple[str, str, float]]:
+    """(item, how it is counted, USD per million webhooks)."""
+    storage = subject["storage"]
+    event_wru = storage["wru_per_event_median"]
+    idem_writes = idempotency_writes_per_event(subject)
+    calls_per_load = secret_calls_per_load(subject["calls"])
+    billed = math.ceil(billed_ms)
+    rows = [
+        ("Lambda requests", "1 per webhook", WEBHOOKS * PRICES["lambda_request"]),
+        ("Lambda duration (arm64, 128 MB)", f"{billed} ms billed per webhook",
+         WEBHOOKS * billed / 1000 * MEMORY_GB * PRICES["lambda_gb_second_arm64"]),
+        ("API Gateway HTTP API", "1 request per webhook (< 512 KB)", WEBHOOKS * PRICES["http_api_request"]),
+        ("DynamoDB writes: events table + GSIs",
+         f"{event_wru:g} WRU ({storage['item_wru_median']:g} item, "
+         + " + ".join(f"{v:g} {k}" for k, v in storage["index_wru_median"].items()) + ")",
+         WEBHOOKS * event_wru * PRICES["dynamodb_wru"]),
+    ]
+    if idem_writes:
+        rows.append(("DynamoDB writes: idempotency records", f"{idem_writes:g} writes × 1 WRU",
+                     WEBHOOKS * idem_writes * PRICES["dynamodb_wru"]))
+    rows.append(("Secrets Manager", f"{SECRET_LOADS_PER_MONTH:,} loads × {calls_per_load:g} calls",
+                 SECRET_LOADS_PER_MONTH * calls_per_load * PRICES["secrets_manager_call"]))
+    return rows
