@@ -58,6 +58,10 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
     env = cfn_yaml.function_environment(template, function)
     table_id = cfn_yaml.ref_target(env.get("EVENTS_TABLE"))
     secret_id = cfn_yaml.ref_target(env.get("WEBHOOK_SECRET_ID"))
+    bucket_id = cfn_yaml.ref_target(env.get("PAYLOAD_BUCKET"))
+    # The functions write bodies under <provider>/ (shared/src/store/bodies.rs); the provider is
+    # the binary's name without "-webhook".
+    provider = function["Metadata"]["BuildProperties"]["Binary"].removesuffix("-webhook")
     log_group_id = cfn_yaml.ref_target(function["Properties"].get("LoggingConfig", {}).get("LogGroup"))
     found = []
 
@@ -83,6 +87,10 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
             elif service == "dynamodb":
                 if resource != {"Fn::GetAtt": [table_id, "Arn"]}:
                     found.append(f"{logical_id}: {action} on {resource}, expected the EVENTS_TABLE table only")
+            elif service == "s3":
+                own_prefix = {"Fn::Sub": f"${{{bucket_id}.Arn}}/{provider}/*"}
+                if not bucket_id or resource != own_prefix:
+                    found.append(f"{logical_id}: {action} on {resource}, expected {own_prefix} only")
             elif service == "secretsmanager":
                 if resource != {"Ref": secret_id}:
                     found.append(f"{logical_id}: {action} on {resource}, expected its own WEBHOOK_SECRET_ID secret only")

@@ -82,6 +82,7 @@ def test_function_environment(template, binary):
     env = cfn_yaml.function_environment(template, function)
     expected = {
         "EVENTS_TABLE": {"Ref": "EventsTable"},
+        "PAYLOAD_BUCKET": {"Ref": "PayloadBucket"},
         "RETENTION_DAYS": {"Ref": "RetentionDays"},
         "RUST_LOG": {"Ref": "LogLevel"},
         "WEBHOOK_SECRET_ID": env["WEBHOOK_SECRET_ID"],
@@ -123,6 +124,31 @@ def test_outputs(template):
     assert outputs["EventsTableStreamArn"]["Value"] == {"Fn::GetAtt": ["EventsTable", "StreamArn"]}
     secrets = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::SecretsManager::Secret"}
     assert {cfn_yaml.ref_target(o["Value"]) for n, o in outputs.items() if n.endswith("SecretArn")} == secrets
+
+
+def test_payload_bucket_is_private_encrypted_and_expires_with_the_events(template):
+    bucket = template["Resources"]["PayloadBucket"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
+    props = bucket["Properties"]
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    # RetentionDays = 0 keeps events forever (no TTL), so the bodies must not expire either;
+    # otherwise they expire after exactly RetentionDays, as the items do.
+    assert template["Conditions"]["HasRetention"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RetentionDays"}, 0]}]}
+    rules = props["LifecycleConfiguration"]["Rules"]
+    expiring = [r for r in rules if isinstance(r, dict) and "Fn::If" in r]
+    assert len(expiring) == 1
+    condition, rule, otherwise = expiring[0]["Fn::If"]
+    assert condition == "HasRetention" and otherwise == {"Ref": "AWS::NoValue"}
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "RetentionDays"}
+    assert "Prefix" not in rule and "Filter" not in rule
+    assert not [r for r in rules if isinstance(r, dict) and "ExpirationInDays" in r], "only the conditional rule expires"
+    assert template["Outputs"]["PayloadBucketName"]["Value"] == {"Ref": "PayloadBucket"}
 
 
 def accepts(parameter: dict, value: str) -> bool:
