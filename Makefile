@@ -111,5 +111,6 @@ bench: tools-moto tools-cargo-lambda tools-peer
 	python3 -m zipfile -e $(TARGET_DIR)/lambda/alocity-selfie-webhook/bootstrap.zip bench/target/startup/
 	chmod +x bench/target/startup/bootstrap
 	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs $(BENCH_RUNS) --warm $(BENCH_WARM) \
-	  --rust-bin bench/target/startup/bootstrap --peer-python $(PEER_VENV)/bin/python --out bench/target/startup.json
+	  --rust-bin bench/target/startup/bootstrap --rust-label "alocity-selfie-webhook, the release bootstrap.zip" \
+	  --peer-python $(PEER_VENV)/bin/python --out bench/target/startup.json
 	python3 bench/report.py

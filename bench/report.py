@@ -185,6 +185,13 @@ def scheme_table(group: str, base: str) -> tuple[list[str], list[str]]:
     return lines, misses
 
 
+def source() -> str:
+    commit = run("git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD")
+    dirty = run("git", "-C", str(HERE.parent), "status", "--porcelain", "--", "shared", "functions",
+                "Cargo.toml", "Cargo.lock")
+    return f"commit {commit}" + (" with uncommitted changes in shared/ or functions/" if dirty else "")
+
+
 def load_json(name: str) -> dict | None:
     path = HERE / "target" / name
     return json.loads(path.read_text()) if path.is_file() else None
@@ -244,6 +251,8 @@ def verification_section() -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "REPORT.md")
+    parser.add_argument("--source", help="what was measured (default: the current commit, and whether "
+                        "shared/ or functions/ had uncommitted changes)")
     args = parser.parse_args()
 
     startup = load_json("startup.json")
@@ -269,6 +278,7 @@ def main() -> int:
         "profile of the Lambda binaries), no `target-cpu` (run-time CPU feature detection)",
         f"- {run(sys.executable, '-V')} for the harness; the peer runs in .venv/peer "
         "(bench/peer/requirements.txt)",
+        f"- Source measured: {args.source or source()}",
         "",
         *report_sections.targets_section(startup_targets + overhead_targets),
         *startup_lines,

@@ -301,7 +301,8 @@ def subjects(args: argparse.Namespace) -> list[Subject]:
         binary = Path(args.rust_bin).resolve()
         if not os.access(binary, os.X_OK):
             raise SystemExit(f"{binary}: not an executable (build it first)")
-        chosen.append(Subject("rust", f"ours (`{binary.name}`, {_build_kind(binary)})", [str(binary)],
+        label = args.rust_label or f"`{binary.name}`, {_build_kind(binary)}"
+        chosen.append(Subject("rust", label, [str(binary)],
                               binary.parent, {"RUST_LOG": "info"}))
     if args.peer_python:
         python = Path(args.peer_python).absolute()
@@ -309,7 +310,7 @@ def subjects(args: argparse.Namespace) -> list[Subject]:
             raise SystemExit(f"{python} missing: run scripts/tools.sh peer")
         version = subprocess.run([str(python), "-c", "import platform; print(platform.python_version())"],
                                  capture_output=True, text=True, timeout=30).stdout.strip()
-        chosen.append(Subject("peer", f"peer (Python {version}, Powertools, awslambdaric)",
+        chosen.append(Subject("peer", f"Python {version}, Powertools, awslambdaric",
                               [str(python), "-m", "awslambdaric", "app.handler"], HERE.parent / "peer",
                               {"IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE, "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version.rsplit('.', 1)[0]}",
                                "POWERTOOLS_LOG_LEVEL": "INFO"}, idempotency_table=True))
@@ -507,6 +508,8 @@ def idempotency_items(moto: Moto) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rust-bin", help="our function binary (alocity-selfie-webhook)")
+    parser.add_argument("--rust-label", help="how the report names our binary (default: its file name and "
+                        "whether it is a debug or release build)")
     parser.add_argument("--peer-python", help="python of the peer venv (.venv/peer/bin/python)")
     parser.add_argument("--runs", type=int, default=3, help="cold starts per subject (default %(default)s)")
     parser.add_argument("--warm", type=int, default=200, help="warm events per run (default %(default)s)")
