@@ -79,7 +79,7 @@ sam-lint:
 # event missing from DynamoDB, or a forged one stored. Everything it starts is stopped by pid.
 # It runs the debug binary, which `make unit` and `make e2e` have already built (the cargo build
 # below is then a no-op): a release build would add about 10 minutes. Installs the moto and peer
-# venvs itself (about 20 s for the peer the first time); the run takes about 15 s.
+# venvs itself (about 20 s for the peer the first time); the run itself takes under 10 s.
 bench-smoke: tools-moto tools-peer
 	cargo build --bin alocity-selfie-webhook
 	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs 1 --warm 4 \
