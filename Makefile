@@ -89,7 +89,8 @@ bench-smoke: tools-moto tools-peer
 # first builds (bench/ workspace with svix, and the release build of the functions):
 #   1. verification micro-benchmarks (criterion): our verifiers against a bare HMAC-SHA256 by
 #      ring and svix's Webhook::verify (bench/benches/verify.rs, about 5 minutes);
-#   2. warm handler overhead without I/O, in process (bench/benches/pipeline.rs);
+#   2. warm handler overhead without I/O, in process, ours (bench/benches/pipeline.rs) and the
+#      peer's with its AWS calls stubbed out (bench/peer/overhead.py);
 #   3. release zips of the four functions (cargo lambda build --release --output-format zip,
 #      x86_64; `--compiler cargo` builds for the host's own target without zig) and the peer's
 #      package size (bench/startup/sizes.py);
@@ -105,6 +106,7 @@ FUNCTION_PACKAGES := -p alocity-selfie-webhook -p alocity-webhook -p faceio-webh
 bench: tools-moto tools-cargo-lambda tools-peer
 	cd bench && cargo bench --bench verify
 	cd bench && cargo bench --bench pipeline
+	$(PEER_VENV)/bin/python bench/peer/overhead.py --out bench/target/peer_overhead.json
 	$(CARGO_LAMBDA) lambda build --compiler cargo --release --output-format zip $(FUNCTION_PACKAGES)
 	python3 bench/startup/sizes.py --lambda-dir $(TARGET_DIR)/lambda --peer-venv $(PEER_VENV) --out bench/target/sizes.json
 	rm -rf bench/target/startup && mkdir -p bench/target/startup

@@ -3,9 +3,10 @@
 
 Verification: criterion's <group>/<impl>/<size>/new/estimates.json for the groups and
 implementations that benches/verify.rs measures. Start-up, overhead, size and cost:
-startup.json (startup/harness.py), pipeline.json (benches/pipeline.rs), sizes.json
-(startup/sizes.py), rendered by startup/report_sections.py. Adds the machine, the toolchain and
-the date; a part whose results are missing says so. Standard library only.
+startup.json (startup/harness.py), pipeline.json (benches/pipeline.rs), peer_overhead.json
+(peer/overhead.py) and sizes.json (startup/sizes.py), rendered by startup/report_sections.py.
+Adds the machine, the toolchain and the date; a part whose results are missing says so.
+Standard library only.
 Usage: python3 bench/report.py [--out PATH]
 """
 
@@ -263,7 +264,7 @@ def main() -> int:
 
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     startup_lines, startup_targets = report_sections.startup_section(startup)
-    overhead_lines, overhead_targets = report_sections.overhead_section(pipeline)
+    overhead_lines, overhead_targets = report_sections.overhead_section(pipeline, load_json("peer_overhead.json"))
     out = [
         "# Benchmarks",
         "",
