@@ -3,26 +3,51 @@
 
 use std::fmt;
 
+use crate::verify::HmacSha256;
+
 /// A provider secret (HMAC key or bearer token). `Debug` and `Display` never print it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+#[derive(Clone)]
+pub struct Secret {
+    value: String,
+    /// HMAC-SHA256 after the key schedule (the ipad and opad blocks). Secrets are loaded once and
+    /// cached, so keying here rather than per request saves two SHA-256 blocks per MAC, a
+    /// quarter of the work at 256 B bodies. As sensitive as `value`: never printed either.
+    keyed: HmacSha256,
+}
 
 impl Secret {
     /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        let keyed = <HmacSha256 as hmac::digest::KeyInit>::new_from_slice(value.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        Self { value, keyed }
     }
 
     /// The secret's bytes, for keying a MAC or comparing a token. Keep the borrow short.
     pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
+        self.value.as_bytes()
     }
 
     /// True when the value is empty (an unusable secret).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.value.is_empty()
+    }
+
+    /// A fresh HMAC-SHA256 keyed with this secret, ready for the message.
+    pub(crate) fn mac(&self) -> HmacSha256 {
+        self.keyed.clone()
     }
 }
+
+/// Equal values make equal secrets: the keyed state is derived from the value.
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for Secret {}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,6 +118,20 @@ mod tests {
         assert!(!format!("{secret:?}").contains("hunter2"));
         let versioned = VersionedSecret::previous("hunter2-super-secret");
         assert!(!format!("{versioned:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_keyed_mac_is_hmac_sha256_of_the_value() {
+        use hmac::Mac as _;
+        // RFC 4231 test case 2.
+        let mut mac = Secret::new("Jefe").mac();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(Secret::new("Jefe"), Secret::new(String::from("Jefe")));
+        assert_ne!(Secret::new("Jefe"), Secret::new("jefe"));
     }
 
     #[test]

@@ -6,18 +6,21 @@
 //! part on its first `:` or `=`.
 
 use hmac::Mac as _;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
-use super::{
-    HmacSha256, Verified, VerifyError, decode_signature, joined_header, keyed_mac, usable,
-};
+use super::{HmacSha256, Verified, VerifyError, decode_signature, joined_header, usable};
 use crate::secret::VersionedSecret;
 
 /// The header name (lower case, as API Gateway delivers it).
 pub const HEADER: &str = "alocity-signature";
 
+/// [`HEADER`], parsed at compile time.
+const HEADER_NAME: HeaderName = HeaderName::from_static(HEADER);
+
 /// Default replay tolerance in seconds, both directions.
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
+
+const MALFORMED: VerifyError = VerifyError::MalformedHeader(HEADER);
 
 /// The parts of an `Alocity-Signature` header that matter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,37 +39,139 @@ pub struct SignatureHeader<'a> {
 /// [`VerifyError::MalformedHeader`] when there is no `t`, more than one `t`, a `t` that is not
 /// unix seconds, or no `sig`.
 pub fn parse_header(value: &str) -> Result<SignatureHeader<'_>, VerifyError> {
-    const MALFORMED: VerifyError = VerifyError::MalformedHeader(HEADER);
-    let mut timestamp_text = None;
-    let mut signatures = Vec::new();
-    let parts = value
-        .split(|c: char| c == ',' || c == ';' || c.is_ascii_whitespace())
-        .filter(|part| !part.is_empty());
-    for part in parts {
-        let Some((key, val)) = part.split_once([':', '=']) else {
-            continue;
-        };
-        if key.eq_ignore_ascii_case("t") {
-            if timestamp_text.replace(val).is_some() {
-                return Err(MALFORMED);
+    let header = ParsedHeader::parse(value)?;
+    Ok(SignatureHeader {
+        timestamp_text: header.timestamp_text,
+        timestamp: header.timestamp,
+        signatures: header.signatures.collect(),
+    })
+}
+
+/// [`SignatureHeader`] without the list: verification reads the signatures straight from the
+/// value, so a request allocates nothing for its header.
+struct ParsedHeader<'a> {
+    timestamp_text: &'a str,
+    timestamp: i64,
+    signatures: Signatures<'a>,
+}
+
+impl<'a> ParsedHeader<'a> {
+    fn parse(value: &'a str) -> Result<Self, VerifyError> {
+        let mut timestamp_text = None;
+        let mut signatures = None;
+        let mut parts = Parts { rest: value };
+        while let Some((key, val)) = parts.next() {
+            if key.eq_ignore_ascii_case("t") {
+                if timestamp_text.replace(val).is_some() {
+                    return Err(MALFORMED);
+                }
+            } else if signatures.is_none() && key.eq_ignore_ascii_case("sig") {
+                signatures = Some(Signatures {
+                    first: Some(val),
+                    later: parts.clone(),
+                });
             }
-        } else if key.eq_ignore_ascii_case("sig") {
-            signatures.push(val);
+        }
+        let timestamp_text = timestamp_text.ok_or(MALFORMED)?;
+        if timestamp_text.is_empty() || !timestamp_text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(MALFORMED);
+        }
+        let timestamp = timestamp_text.parse::<i64>().map_err(|_| MALFORMED)?;
+        Ok(Self {
+            timestamp_text,
+            timestamp,
+            signatures: signatures.ok_or(MALFORMED)?,
+        })
+    }
+}
+
+/// The `sig` values of a header, in order: the first as found by the parse, the others read
+/// from the rest of the header when asked for (a header nearly always carries one).
+#[derive(Clone)]
+struct Signatures<'a> {
+    first: Option<&'a str>,
+    later: Parts<'a>,
+}
+
+impl<'a> Iterator for Signatures<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.first.take().or_else(|| {
+            self.later
+                .find(|(key, _)| key.eq_ignore_ascii_case("sig"))
+                .map(|(_, val)| val)
+        })
+    }
+}
+
+/// The `key` / `value` pairs of a header: parts split on `,`, `;` or ASCII white space (empty
+/// ones skipped), each part split at its first `:` or `=`; a part with neither is skipped.
+/// Every separator is ASCII, so splitting the bytes always lands on character boundaries.
+#[derive(Clone)]
+struct Parts<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let bytes = self.rest.as_bytes();
+            let start = bytes
+                .iter()
+                .position(|&b| class(b) != Class::PartSeparator)?;
+            // One pass finds both the end of the part and its first key/value separator.
+            let mut end = bytes.len();
+            let mut split = None;
+            for (at, &b) in bytes.iter().enumerate().skip(start) {
+                match class(b) {
+                    Class::PartSeparator => {
+                        end = at;
+                        break;
+                    }
+                    Class::KeyValueSeparator if split.is_none() => split = Some(at),
+                    _ => {}
+                }
+            }
+            let part = self.rest.get(start..end)?;
+            self.rest = self.rest.get(end..)?;
+            if let Some(at) = split {
+                return Some((part.get(..at - start)?, part.get(at - start + 1..)?));
+            }
         }
     }
-    let timestamp_text = timestamp_text.ok_or(MALFORMED)?;
-    if timestamp_text.is_empty() || !timestamp_text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(MALFORMED);
-    }
-    let timestamp = timestamp_text.parse::<i64>().map_err(|_| MALFORMED)?;
-    if signatures.is_empty() {
-        return Err(MALFORMED);
-    }
-    Ok(SignatureHeader {
-        timestamp_text,
-        timestamp,
-        signatures,
-    })
+}
+
+/// What a header byte is to the parser.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Other,
+    /// `,`, `;` or ASCII white space.
+    PartSeparator,
+    /// `:` or `=`.
+    KeyValueSeparator,
+}
+
+fn class(b: u8) -> Class {
+    // One table load per byte: the header is scanned byte by byte on every request.
+    const CLASSES: [Class; 256] = {
+        let mut classes = [Class::Other; 256];
+        let mut b = 0;
+        while b < 256 {
+            #[allow(clippy::cast_possible_truncation)] // b < 256
+            let byte = b as u8;
+            if byte == b',' || byte == b';' || byte.is_ascii_whitespace() {
+                classes[b] = Class::PartSeparator;
+            } else if byte == b':' || byte == b'=' {
+                classes[b] = Class::KeyValueSeparator;
+            }
+            b += 1;
+        }
+        classes
+    };
+    CLASSES[usize::from(b)]
 }
 
 /// The Alocity signature scheme with its replay tolerance.
@@ -97,26 +202,19 @@ impl AlocitySignature {
         headers: &HeaderMap,
         now: i64,
     ) -> Result<Verified, VerifyError> {
-        let value = joined_header(headers, HEADER)?.ok_or(VerifyError::MissingHeader(HEADER))?;
-        let header = parse_header(&value)?;
+        let value = joined_header(headers, HEADER_NAME, HEADER)?
+            .ok_or(VerifyError::MissingHeader(HEADER))?;
+        let header = ParsedHeader::parse(&value)?;
         self.check_timestamp(header.timestamp, now)?;
 
-        let decoded: Vec<Vec<u8>> = header
-            .signatures
-            .iter()
-            .filter_map(|sig| decode_signature(sig))
-            .collect();
-        if decoded.is_empty() {
-            return Err(VerifyError::MalformedHeader(HEADER));
-        }
+        let mut decoded = header.signatures.filter_map(decode_signature);
+        let first = decoded.next().ok_or(MALFORMED)?;
+        // Nearly every header carries one signature: it is decoded once; any others are decoded
+        // again for each candidate rather than collected into an allocation.
+        let others = decoded;
         for candidate in usable(secrets) {
-            let mac = signed_input_mac(candidate, header.timestamp_text, body);
-            // `verify_slice` is constant time and rejects any length other than 32 bytes, so an
-            // empty or truncated signature never matches (RUSTSEC-2024-0010).
-            if decoded
-                .iter()
-                .any(|sig| mac.clone().verify_slice(sig).is_ok())
-            {
+            let tag = signed_input_mac(candidate, header.timestamp_text, body).finalize();
+            if first.is(tag.clone()) || others.clone().any(|sig| sig.is(tag.clone())) {
                 return Ok(Verified {
                     version: candidate.version,
                 });
@@ -140,7 +238,7 @@ impl AlocitySignature {
 
 /// The keyed MAC over `"<t>.<body>"`, ready to compare against any number of signatures.
 fn signed_input_mac(candidate: &VersionedSecret, timestamp: &str, body: &[u8]) -> HmacSha256 {
-    let mut mac = keyed_mac(&candidate.secret);
+    let mut mac = candidate.secret.mac();
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -208,6 +306,36 @@ mod tests {
         ] {
             assert_eq!(parse_header(value), malformed, "{value:?}");
         }
+    }
+
+    #[test]
+    fn every_signature_is_tried_against_every_candidate() {
+        use crate::secret::{Secret, SecretVersion};
+        let body = br#"{"Id":"e1"}"#;
+        let secrets = [
+            VersionedSecret::current("new-secret"),
+            VersionedSecret::previous("old-secret"),
+        ];
+        let signed = sign(&Secret::new("old-secret"), 1000, body);
+        let good = signed.split_once("sig:").map(|(_, sig)| sig).unwrap();
+        let verify = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(HEADER, value.parse().unwrap());
+            AlocitySignature::default().verify(&secrets, body, &headers, 1000)
+        };
+        // Given unreadable and short signatures before the good one,
+        // when verified, then the good one still matches, with the previous secret.
+        let value = format!("t:1000,sig:%%%,sig:AAAA,sig:{good},sig:BBBB");
+        assert_eq!(
+            verify(&value).map(|verified| verified.version),
+            Ok(SecretVersion::Previous)
+        );
+        // Base64 of the wrong length is a mismatch; no readable signature at all is malformed.
+        assert_eq!(
+            verify("t:1000,sig:AAAA,sig:%%%"),
+            Err(VerifyError::SignatureMismatch)
+        );
+        assert_eq!(verify("t:1000,sig:%%%,sig:!"), Err(MALFORMED));
     }
 
     #[test]

@@ -2,15 +2,17 @@
 //! header.
 
 use hmac::Mac as _;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use super::bearer::match_token;
-use super::{Verified, VerifyError, decode_signature, joined_header, keyed_mac, usable};
+use super::{DecodedSignature, Verified, VerifyError, decode_signature, joined_header, usable};
 use crate::pyjson::python_dumps;
 use crate::secret::VersionedSecret;
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "webhook-signature";
+/// [`SIGNATURE_HEADER`], parsed at compile time.
+const SIGNATURE_HEADER_NAME: HeaderName = HeaderName::from_static(SIGNATURE_HEADER);
 /// The default header of token mode (the real name is not public; it is configurable).
 pub const DEFAULT_TOKEN_HEADER: &str = "webhook-token";
 
@@ -27,10 +29,14 @@ pub fn verify_signature(
     body: &[u8],
     headers: &HeaderMap,
 ) -> Result<Verified, VerifyError> {
-    let value = joined_header(headers, SIGNATURE_HEADER)?
+    let value = joined_header(headers, SIGNATURE_HEADER_NAME, SIGNATURE_HEADER)?
         .ok_or(VerifyError::MissingHeader(SIGNATURE_HEADER))?;
     let signature =
         decode_signature(&value).ok_or(VerifyError::MalformedHeader(SIGNATURE_HEADER))?;
+    // A signature of the wrong length matches neither form: no MAC, no re-serialisation.
+    if matches!(signature, DecodedSignature::WrongLength) {
+        return Err(VerifyError::SignatureMismatch);
+    }
 
     if let Some(verified) = match_mac(secrets, body, &signature) {
         return Ok(verified);
@@ -42,13 +48,16 @@ pub fn verify_signature(
     .ok_or(VerifyError::SignatureMismatch)
 }
 
-fn match_mac(secrets: &[VersionedSecret], message: &[u8], signature: &[u8]) -> Option<Verified> {
+fn match_mac(
+    secrets: &[VersionedSecret],
+    message: &[u8],
+    signature: &DecodedSignature,
+) -> Option<Verified> {
     usable(secrets)
         .find(|candidate| {
-            let mut mac = keyed_mac(&candidate.secret);
+            let mut mac = candidate.secret.mac();
             mac.update(message);
-            // Constant time; any length other than 32 bytes fails (RUSTSEC-2024-0010).
-            mac.verify_slice(signature).is_ok()
+            signature.is(mac.finalize())
         })
         .map(|candidate| Verified {
             version: candidate.version,
@@ -64,7 +73,8 @@ pub fn verify_token(
     headers: &HeaderMap,
     header: &'static str,
 ) -> Result<Verified, VerifyError> {
-    let value = joined_header(headers, header)?.ok_or(VerifyError::MissingHeader(header))?;
+    let value =
+        joined_header(headers, header, header)?.ok_or(VerifyError::MissingHeader(header))?;
     let token = value.trim();
     if token.is_empty() {
         return Err(VerifyError::MissingHeader(header));
@@ -75,7 +85,7 @@ pub fn verify_token(
 /// Signs `message` the way Amani does (the caller supplies the `json.dumps` bytes).
 pub fn sign(secret: &crate::secret::Secret, message: &[u8]) -> String {
     use base64::Engine as _;
-    let mut mac = keyed_mac(secret);
+    let mut mac = secret.mac();
     mac.update(message);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }

@@ -26,8 +26,8 @@ pub fn parse_bearer(value: &str) -> Option<&str> {
 /// [`VerifyError::MalformedHeader`] when none holds a `Bearer` token,
 /// [`VerifyError::TokenMismatch`] when the token is not a candidate secret.
 pub fn verify(secrets: &[VersionedSecret], headers: &HeaderMap) -> Result<Verified, VerifyError> {
-    let primary = joined_header(headers, HEADER)?;
-    let fallback = joined_header(headers, FALLBACK_HEADER)?;
+    let primary = joined_header(headers, HEADER, HEADER)?;
+    let fallback = joined_header(headers, FALLBACK_HEADER, FALLBACK_HEADER)?;
     if primary.is_none() && fallback.is_none() {
         return Err(VerifyError::MissingHeader(HEADER));
     }

@@ -6,18 +6,19 @@ pub mod amani;
 pub mod audit;
 pub mod bearer;
 
+use std::borrow::Cow;
+
+use hmac::digest::CtOutput;
 use http::HeaderMap;
+use http::header::AsHeaderName;
 
 use crate::secret::{SecretVersion, VersionedSecret};
 
 /// HMAC-SHA256, the MAC every signing provider here uses.
 pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
-/// A MAC keyed with `secret`'s UTF-8 bytes.
-pub(crate) fn keyed_mac(secret: &crate::secret::Secret) -> HmacSha256 {
-    <HmacSha256 as hmac::digest::KeyInit>::new_from_slice(secret.expose())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
-}
+/// Length of an HMAC-SHA256 tag.
+pub(crate) const TAG_BYTES: usize = 32;
 
 /// A request that passed authentication, and the secret version that proved it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,27 +75,32 @@ impl VerifyError {
     }
 }
 
-/// All values of header `name` joined with `,` (how API Gateway merges repeated headers), or
-/// `None` when the header is absent.
+/// All values of header `key` joined with `,` (how API Gateway merges repeated headers), or
+/// `None` when the header is absent. A single value, the usual case, is borrowed. `name` is
+/// the same header as text, for the error. A hot path passes `key` as a constant
+/// [`http::HeaderName`]: a `&str` key is parsed again on every lookup.
 ///
 /// # Errors
 /// [`VerifyError::MalformedHeader`] when a value is not visible ASCII.
-pub(crate) fn joined_header(
-    headers: &HeaderMap,
+pub(crate) fn joined_header<'h>(
+    headers: &'h HeaderMap,
+    key: impl AsHeaderName,
     name: &'static str,
-) -> Result<Option<String>, VerifyError> {
-    let mut joined: Option<String> = None;
-    for value in headers.get_all(name) {
+) -> Result<Option<Cow<'h, str>>, VerifyError> {
+    let mut joined: Option<Cow<'h, str>> = None;
+    for value in headers.get_all(key) {
         let text = value
             .to_str()
             .map_err(|_| VerifyError::MalformedHeader(name))?;
-        match joined.as_mut() {
+        joined = Some(match joined {
             Some(all) => {
+                let mut all = all.into_owned();
                 all.push(',');
                 all.push_str(text);
+                Cow::Owned(all)
             }
-            None => joined = Some(text.to_owned()),
-        }
+            None => Cow::Borrowed(text),
+        });
     }
     Ok(joined)
 }
@@ -116,11 +122,136 @@ pub(crate) const BASE64: base64::engine::GeneralPurpose = base64::engine::Genera
 /// A base64 text longer than this cannot be a 32-byte MAC; it is not decoded at all.
 pub(crate) const MAX_SIGNATURE_CHARS: usize = 128;
 
+/// A signature that is valid base64.
+#[derive(Clone, Copy)]
+pub(crate) enum DecodedSignature {
+    /// Exactly the length of an HMAC-SHA256 tag.
+    Tag([u8; TAG_BYTES]),
+    /// Any other length, empty included: it can never match (RUSTSEC-2024-0010), but it is a
+    /// readable signature, so it fails as a mismatch, not as a malformed header.
+    WrongLength,
+}
+
+impl DecodedSignature {
+    /// Whether this is `tag`, compared in constant time; a signature of any other length never
+    /// matches.
+    pub(crate) fn is(&self, tag: CtOutput<HmacSha256>) -> bool {
+        use subtle::ConstantTimeEq as _;
+        match self {
+            Self::Tag(bytes) => {
+                let tag: [u8; TAG_BYTES] = tag.into_bytes().into();
+                // `subtle` puts an optimisation barrier (a volatile read) on every element it
+                // compares: four 64-bit words cost an eighth of the 32 bytes `CtOutput` compares.
+                bool::from(words(&tag).ct_eq(&words(bytes)))
+            }
+            Self::WrongLength => false,
+        }
+    }
+}
+
+fn words(tag: &[u8; TAG_BYTES]) -> [u64; TAG_BYTES / 8] {
+    let mut words = [0; TAG_BYTES / 8];
+    for (word, chunk) in words.iter_mut().zip(tag.chunks_exact(8)) {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        *word = u64::from_ne_bytes(bytes);
+    }
+    words
+}
+
 /// Decodes one base64 signature, or `None` when it is not base64 or absurdly long.
-pub(crate) fn decode_signature(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_signature(text: &str) -> Option<DecodedSignature> {
     use base64::Engine as _;
     if text.len() > MAX_SIGNATURE_CHARS {
         return None;
     }
-    BASE64.decode(text.trim()).ok()
+    // Decoded on the stack: `MAX_SIGNATURE_CHARS` base64 characters hold at most this many bytes.
+    let mut bytes = [0_u8; MAX_SIGNATURE_CHARS / 4 * 3];
+    let len = BASE64.decode_slice(text.trim(), &mut bytes).ok()?;
+    Some(
+        bytes
+            .get(..len)
+            .and_then(|decoded| <[u8; TAG_BYTES]>::try_from(decoded).ok())
+            .map_or(DecodedSignature::WrongLength, DecodedSignature::Tag),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn repeated_headers_are_joined_and_a_single_one_is_borrowed() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(joined_header(&headers, "x-sig", "x-sig"), Ok(None));
+        headers.append("x-sig", HeaderValue::from_static("a"));
+        assert!(matches!(
+            joined_header(&headers, "x-sig", "x-sig"),
+            Ok(Some(Cow::Borrowed("a")))
+        ));
+        headers.append("x-sig", HeaderValue::from_static("b"));
+        headers.append("x-sig", HeaderValue::from_static("c"));
+        assert_eq!(
+            joined_header(&headers, "x-sig", "x-sig").map(|value| value.map(Cow::into_owned)),
+            Ok(Some("a,b,c".to_owned()))
+        );
+        headers.append("x-sig", HeaderValue::from_bytes(b"\xff").unwrap());
+        assert_eq!(
+            joined_header(&headers, "x-sig", "x-sig"),
+            Err(VerifyError::MalformedHeader("x-sig"))
+        );
+    }
+
+    #[test]
+    fn a_tag_matches_only_the_exact_mac() {
+        use hmac::Mac as _;
+        let secret = crate::secret::Secret::new("key");
+        let tag = |message: &[u8]| {
+            let mut mac = secret.mac();
+            mac.update(message);
+            mac.finalize()
+        };
+        let right: [u8; TAG_BYTES] = tag(b"message").into_bytes().into();
+        assert!(DecodedSignature::Tag(right).is(tag(b"message")));
+        for byte in 0..TAG_BYTES {
+            let mut wrong = right;
+            wrong[byte] ^= 0x80;
+            assert!(
+                !DecodedSignature::Tag(wrong).is(tag(b"message")),
+                "byte {byte}"
+            );
+        }
+        assert!(!DecodedSignature::WrongLength.is(tag(b"message")));
+    }
+
+    #[test]
+    fn only_a_32_byte_signature_is_a_tag() {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let tag = [7_u8; TAG_BYTES];
+        assert!(matches!(
+            decode_signature(&engine.encode(tag)),
+            Some(DecodedSignature::Tag(decoded)) if decoded == tag
+        ));
+        // Unpadded and surrounded by white space.
+        let unpadded = format!(" {} ", engine.encode(tag).trim_end_matches('='));
+        assert!(matches!(
+            decode_signature(&unpadded),
+            Some(DecodedSignature::Tag(decoded)) if decoded == tag
+        ));
+        for bytes in [&[][..], &[7; 31], &[7; 33], &[7; 96]] {
+            assert!(
+                matches!(
+                    decode_signature(&engine.encode(bytes)),
+                    Some(DecodedSignature::WrongLength)
+                ),
+                "{} bytes",
+                bytes.len()
+            );
+        }
+        assert!(decode_signature("not base64!").is_none());
+        assert!(decode_signature(&"A".repeat(MAX_SIGNATURE_CHARS + 4)).is_none());
+    }
 }
