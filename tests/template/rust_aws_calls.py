@@ -42,6 +42,12 @@ IRREGULAR_ACTIONS: dict[str, set[str]] = {
     },
 }
 
+# Operations an SDK client links for its own use, never called by our code: the S3 client's
+# identity resolver for S3 Express One Zone directory buckets calls CreateSession (IAM action
+# s3express:CreateSession) for those buckets only. Ours is a general-purpose bucket
+# (AWS::S3::Bucket; test_template_shape.py), so no grant is needed.
+SDK_INTERNAL_OPERATIONS: set[str] = {"s3:CreateSession"}
+
 _CHAR_LITERAL = re.compile(r"'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^\\'\n])'")
 _RAW_STRING_START = re.compile(r"b?r(#*)\"")
 _CFG_TEST_MOD = re.compile(r"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+\w+\s*\{")
@@ -212,7 +218,8 @@ def aws_actions_in_binary(metadata: dict[str, Any], binary_name: str, bootstrap:
         if package["name"] in sdks:
             service = package["name"].removeprefix("aws-sdk-")
             for operation in operations_in_binary(data, operation_markers(Path(package["manifest_path"]))):
-                actions |= iam_actions(service, operation)
+                if f"{service}:{pascal_case(operation)}" not in SDK_INTERNAL_OPERATIONS:
+                    actions |= iam_actions(service, operation)
     return actions
 
 

@@ -128,6 +128,7 @@ def test_outputs(template):
 
 def test_payload_bucket_is_private_encrypted_and_expires_with_the_events(template):
     bucket = template["Resources"]["PayloadBucket"]
+    # General purpose, not an S3 Express directory bucket (rust_aws_calls.SDK_INTERNAL_OPERATIONS).
     assert bucket["Type"] == "AWS::S3::Bucket"
     assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
     props = bucket["Properties"]
