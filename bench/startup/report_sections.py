@@ -155,9 +155,9 @@ def overhead_section(data: dict[str, Any] | None, peer: dict[str, Any] | None = 
         + (f"; {peer['requests']:,} requests after {peer['warmup_requests']:,} warm-up ones." if peer else
            ": not run."),
         "",
-        "The tail (p99.9, max; for the peer already p99) is this shared 2-core machine preempting "
-        "the process for a scheduler slice of about 4 ms: the longer a request, the more often one "
-        "lands in it. See the load average above.",
+        "The tails (p99.9, max) include this shared 2-core machine preempting the process for a "
+        "scheduler slice of a few ms: the longer a request, the more often one lands in it (on a "
+        "busier run the peer's p99 was 4.3 ms). See the load average above.",
         "",
         "| | p50 | p90 | p99 | p99.9 | max | mean |",
         "|---|---:|---:|---:|---:|---:|---:|",
