@@ -90,7 +90,9 @@ pub fn python_dumps(input: &[u8]) -> Result<Vec<u8>, PyJsonError> {
         src: input,
         text,
         pos: start,
-        out: Vec::with_capacity(input.len() + input.len() / 8 + 16),
+        // A compact body grows by a space after every `,` and `:`, about 15 %
+        // for typical events: room for that avoids copying the output again.
+        out: Vec::with_capacity(input.len() + input.len() / 4 + 16),
         stack: Vec::new(),
         members: Vec::new(),
         order: Vec::new(),
@@ -98,6 +100,68 @@ pub fn python_dumps(input: &[u8]) -> Result<Vec<u8>, PyJsonError> {
     };
     parser.run()?;
     Ok(parser.out)
+}
+
+/// Objects with at most this many members have their keys checked for repeats
+/// pair by pair rather than by sorting.
+const SMALL_OBJECT: usize = 16;
+
+/// Whether the `count` keys given by `key` are all different, comparing every
+/// pair (for small `count`). Each key is first reduced to a fingerprint (its
+/// length and the bytes just inside its quotes), so nearly every pair is told
+/// apart without comparing the keys themselves.
+fn keys_unique<'k>(count: usize, key: impl Fn(usize) -> Option<&'k [u8]>) -> bool {
+    let mut prints = [0_u32; SMALL_OBJECT];
+    for (i, print) in prints.iter_mut().enumerate().take(count) {
+        let text = key(i).unwrap_or_default();
+        let inner = |at: usize| u32::from(text.get(at).copied().unwrap_or_default());
+        let len = u32::try_from(text.len()).unwrap_or(u32::MAX) & 0xffff;
+        *print = len | inner(1) << 16 | inner(text.len().saturating_sub(2)) << 24;
+    }
+    let prints = prints.get(..count).unwrap_or_default();
+    prints.iter().enumerate().all(|(i, print)| {
+        prints
+            .iter()
+            .take(i)
+            .enumerate()
+            .all(|(j, other)| print != other || key(i) != key(j))
+    })
+}
+
+/// Length of the run at the start of `bytes` that `ensure_ascii` copies as it
+/// is: printable ASCII other than `"` and `\`.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Whether any byte of `word` equals the byte repeated in `pattern`. Borrows
+    // can flag a byte next to a real match, never miss one: a flagged word is
+    // rescanned byte by byte.
+    let has_byte = |word: u64, pattern: u64| {
+        let x = word ^ pattern;
+        x.wrapping_sub(ONES) & !x & HIGH != 0
+    };
+    // Eight bytes at a time while all of them are plain: long strings (ids,
+    // URLs, text) are most of a typical body.
+    let mut len = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let special = word & HIGH != 0 // 0x80 and above
+            || word.wrapping_add(ONES) & HIGH != 0 // 0x7f
+            || word.wrapping_sub(ONES * 0x20) & !word & HIGH != 0 // below 0x20
+            || has_byte(word, ONES * u64::from(b'"'))
+            || has_byte(word, ONES * u64::from(b'\\'));
+        if special {
+            break;
+        }
+        len += 8;
+    }
+    let rest = bytes.get(len..).unwrap_or_default();
+    len + rest
+        .iter()
+        .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
+        .unwrap_or(rest.len())
 }
 
 /// Kind of an open container.
@@ -308,6 +372,9 @@ impl Parser<'_> {
         }
         let out = &self.out;
         let key = |i: usize| members.get(i).and_then(|m| out.get(m.key_start..m.key_end));
+        if members.len() <= SMALL_OBJECT && keys_unique(members.len(), key) {
+            return None;
+        }
         let order = &mut self.order;
         order.clear();
         order.extend(0..members.len());
@@ -362,13 +429,7 @@ impl Parser<'_> {
         self.out.push(b'"');
         loop {
             let run_start = i;
-            while let Some(&b) = src.get(i) {
-                if (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\' {
-                    i += 1;
-                } else {
-                    break;
-                }
-            }
+            i += plain_run(src.get(i..).unwrap_or_default());
             self.out
                 .extend_from_slice(src.get(run_start..i).unwrap_or_default());
             let Some(&b) = src.get(i) else {
@@ -494,13 +555,16 @@ impl Parser<'_> {
         }
         let int_end = i;
         let mut is_float = false;
+        let mut frac_end = i;
         if src.get(i) == Some(&b'.') && digit_at(i + 1) {
             i += 1;
             while digit_at(i) {
                 i += 1;
             }
+            frac_end = i;
             is_float = true;
         }
+        let mut exponent: &[u8] = &[];
         if let Some(b'e' | b'E') = src.get(i) {
             let mut j = i + 1;
             if let Some(b'+' | b'-') = src.get(j) {
@@ -512,12 +576,25 @@ impl Parser<'_> {
                 while digit_at(j) {
                     j += 1;
                 }
+                exponent = src.get(i + 1..j).unwrap_or_default();
                 i = j;
                 is_float = true;
             }
         }
         self.pos = i;
         if is_float {
+            let literal = FloatLiteral {
+                int: src.get(int_start..int_end).unwrap_or_default(),
+                frac: src.get(int_end + 1..frac_end).unwrap_or_default(),
+                exponent,
+            };
+            if let Some(digits) = literal.shortest_digits() {
+                if negative {
+                    self.out.push(b'-');
+                }
+                digits.write_repr(&mut self.out);
+                return Ok(());
+            }
             let literal = self.text.get(start..i).ok_or(err.clone())?;
             let value: f64 = literal.parse().map_err(|_| err)?;
             self.push_float(value);
@@ -536,25 +613,123 @@ impl Parser<'_> {
 
     /// Emit `float.__repr__` of `value` (with JSON's names for non-finite values).
     fn push_float(&mut self, value: f64) {
-        if value.is_nan() {
-            self.out.extend_from_slice(b"NaN");
-            return;
-        }
-        if value.is_infinite() {
-            let text: &[u8] = if value > 0.0 {
-                b"Infinity"
-            } else {
-                b"-Infinity"
-            };
-            self.out.extend_from_slice(text);
-            return;
-        }
-        if value.is_sign_negative() {
-            self.out.push(b'-');
-        }
-        let digits = ShortestDigits::new(value.abs(), &mut self.float_buf);
-        digits.write_repr(&mut self.out);
+        push_float_repr(&mut self.out, value, &mut self.float_buf);
     }
+}
+
+/// Append `float.__repr__` of `value` (with JSON's names for non-finite
+/// values) to `out`; `scratch` is reused for formatting.
+fn push_float_repr(out: &mut Vec<u8>, value: f64, scratch: &mut String) {
+    if value.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if value.is_infinite() {
+        let text: &[u8] = if value > 0.0 {
+            b"Infinity"
+        } else {
+            b"-Infinity"
+        };
+        out.extend_from_slice(text);
+        return;
+    }
+    if value.is_sign_negative() {
+        out.push(b'-');
+    }
+    ShortestDigits::new(value.abs(), scratch).write_repr(out);
+}
+
+/// The digits of a JSON float literal (after the sign): integer part, fraction
+/// (empty when there is no `.`) and exponent with its sign (empty when there is
+/// no `e`).
+struct FloatLiteral<'a> {
+    int: &'a [u8],
+    frac: &'a [u8],
+    exponent: &'a [u8],
+}
+
+impl FloatLiteral<'_> {
+    /// Most significant digits `float.__repr__` can keep as written.
+    const MAX_DIGITS: usize = 15;
+
+    /// [`ShortestDigits`] of the literal's value read straight from its digits,
+    /// or `None` when that is not certain to be right (then the value is parsed
+    /// and formatted).
+    ///
+    /// Why this is exact: between `1e-307` and `1e308` doubles are normal and
+    /// at least 4.5 times denser than 15-digit decimals (a relative spacing of
+    /// at most 2^-52 against at least 10^-15), so two different decimals of at
+    /// most 15 significant digits never round to the same double. A literal `D`
+    /// of `n <= 15` significant digits (trailing zeros dropped) therefore reads
+    /// back as the only decimal of `n` or fewer digits that does: it is the
+    /// shortest round-trip string Python's `repr` picks, digit for digit.
+    /// Parsing and formatting it is the costliest part of re-serialising a body
+    /// with floats; numbers in webhook payloads rarely need more digits.
+    fn shortest_digits(&self) -> Option<ShortestDigits> {
+        let mut all = self.int.iter().chain(self.frac);
+        let Some(first) = all.clone().position(|&d| d != b'0') else {
+            // Zero, of either sign.
+            return Some(ShortestDigits {
+                buf: [b'0'; 20],
+                len: 1,
+                exp: 0,
+            });
+        };
+        let significant = all
+            .clone()
+            .rev()
+            .position(|&d| d != b'0')
+            .map_or(0, |trailing| {
+                self.int.len() + self.frac.len() - trailing - first
+            });
+        if significant > Self::MAX_DIGITS {
+            return None;
+        }
+        let exponent = parse_exponent(self.exponent)?;
+        // Power of ten of the first significant digit.
+        let exp = i64::try_from(self.int.len()).ok()? - 1 - i64::try_from(first).ok()? + exponent;
+        if !(-307..=307).contains(&exp) {
+            return None;
+        }
+        let mut digits = ShortestDigits {
+            buf: [b'0'; 20],
+            len: significant,
+            exp: i32::try_from(exp).ok()?,
+        };
+        for (slot, &digit) in digits
+            .buf
+            .iter_mut()
+            .zip(all.by_ref().skip(first))
+            .take(significant)
+        {
+            *slot = digit;
+        }
+        Some(digits)
+    }
+}
+
+/// An exponent's value (`[+-]digits`), or `None` when it is too large to bother
+/// with: anything beyond four digits is out of the fast path's range anyway.
+fn parse_exponent(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.split_first() {
+        None => return Some(0),
+        Some((b'-', digits)) => (true, digits),
+        Some((b'+', digits)) => (false, digits),
+        Some(_) => (false, text),
+    };
+    let digits = digits.get(
+        digits
+            .iter()
+            .position(|&d| d != b'0')
+            .unwrap_or(digits.len())..,
+    )?;
+    if digits.len() > 4 {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0, |value, &d| value * 10 + i64::from(d - b'0'));
+    Some(if negative { -value } else { value })
 }
 
 /// Shortest round-trip decimal digits of a finite non-negative `f64`, chosen
@@ -790,6 +965,22 @@ mod tests {
         ("\n\n42\n\n", "42"),
         (r#""top""#, r#""top""#),
         (
+            r#"{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"k3":33}"#,
+            r#"{"k0": 0, "k1": 1, "k2": 2, "k3": 33, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17, "k18": 18, "k19": 19}"#,
+        ),
+        (
+            r#"{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k3":33}"#,
+            r#"{"k0": 0, "k1": 1, "k2": 2, "k3": 33, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15}"#,
+        ),
+        (
+            r#"{"abc":1,"axc":2,"ab":3,"xb":4,"abc":5}"#,
+            r#"{"abc": 5, "axc": 2, "ab": 3, "xb": 4}"#,
+        ),
+        (
+            r#"{"abc":1,"axc":2,"ab":3,"xb":4}"#,
+            r#"{"abc": 1, "axc": 2, "ab": 3, "xb": 4}"#,
+        ),
+        (
             r#"{"k":"v","list":[1,"two",3.0,[4,{"five":5}]]}"#,
             r#"{"k": "v", "list": [1, "two", 3.0, [4, {"five": 5}]]}"#,
         ),
@@ -999,6 +1190,76 @@ mod tests {
     #[test]
     fn floats() {
         check_table(FLOATS);
+    }
+
+    /// The floats read straight from their digits (at most 15 significant
+    /// digits, see `FloatLiteral::shortest_digits`) come out exactly as parsing
+    /// and formatting them does, across the whole exponent range and past both
+    /// ends of it, in every JSON spelling.
+    #[test]
+    fn short_floats_match_parse_and_format() {
+        use super::push_float_repr;
+
+        // xorshift64*: deterministic, no dependency.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |bound: u64| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound
+        };
+        let mut scratch = String::new();
+        for _ in 0..200_000 {
+            let significant = 1 + next(15);
+            let mut digits: String = (0..significant)
+                .map(|_| char::from(b'0' + u8::try_from(next(10)).unwrap()))
+                .collect();
+            digits.push_str(&"0".repeat(usize::try_from(next(3)).unwrap()));
+            let point = usize::try_from(next(digits.len() as u64 + 1)).unwrap();
+            let (int, frac) = digits.split_at(point);
+            let int = int.trim_start_matches('0');
+            let int = if int.is_empty() { "0" } else { int };
+            let sign = if next(2) == 0 { "" } else { "-" };
+            let mantissa = if frac.is_empty() {
+                int.to_owned()
+            } else {
+                format!("{int}.{frac}")
+            };
+            let exponent = match next(4) {
+                0 if !frac.is_empty() => String::new(),
+                1 => format!("e{}", next(340)),
+                2 => format!("E-{:03}", next(340)),
+                _ => format!("e+{}", next(340)),
+            };
+            let literal = format!("{sign}{mantissa}{exponent}");
+            let mut expected = Vec::new();
+            push_float_repr(&mut expected, literal.parse().unwrap(), &mut scratch);
+            assert_eq!(
+                python_dumps(literal.as_bytes()).map(String::from_utf8),
+                Ok(String::from_utf8(expected)),
+                "literal {literal}"
+            );
+        }
+    }
+
+    /// Every byte value at every offset of a word and its tail: the run of
+    /// plain bytes stops exactly at the first byte that needs handling.
+    #[test]
+    fn plain_runs_stop_at_the_first_special_byte() {
+        use super::plain_run;
+
+        for byte in 0..=u8::MAX {
+            let plain = (0x20..=0x7e).contains(&byte) && byte != b'"' && byte != b'\\';
+            for at in 0..20 {
+                let mut text = vec![b'a'; 20];
+                text[at] = byte;
+                let expected = if plain { 20 } else { at };
+                assert_eq!(plain_run(&text), expected, "byte {byte:#x} at {at}");
+                // Bytes after the special one never matter.
+                text.iter_mut().skip(at + 1).for_each(|b| *b = 0);
+                assert_eq!(plain_run(&text[..=at]), expected.min(at + 1));
+            }
+        }
     }
 
     #[test]

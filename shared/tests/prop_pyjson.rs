@@ -105,6 +105,9 @@ fn float() -> BoxedStrategy<String> {
         // infinity, underflow to zero, more digits than a double holds.
         "-?(0|[1-9][0-9]{0,24})\\.[0-9]{1,24}([eE][+-]?[0-9]{1,3})?",
         "-?(0|[1-9][0-9]{0,24})[eE][+-]?[0-9]{1,3}",
+        // At most 15 significant digits, which are read without parsing the value.
+        "-?(0|[1-9][0-9]{0,7})\\.[0-9]{1,7}([eE][+-]?[0-9]{1,3})?",
+        "-?[1-9][0-9]{0,14}[eE][+-]?(30[0-9]|[0-9]{1,2})",
         prop::sample::select(vec![
             "1e400",
             "-1e400",
