@@ -18,9 +18,11 @@ pub const DEFAULT_TOKEN_HEADER: &str = "webhook-token";
 
 /// Verifies `Webhook-Signature`: base64(HMAC-SHA256(secret, message)).
 ///
-/// The raw body is tried first. Amani builds `message` with Python's `json.dumps`; when the
-/// wire bytes are not those bytes (a compact or re-encoded body), the body is re-serialised as
-/// `json.dumps` would and tried again.
+/// Amani builds `message` with Python's `json.dumps`. The body as received is tried first; when
+/// it does not match (a compact or re-encoded body), the body is re-serialised as `json.dumps`
+/// would and that is tried too. Candidates are taken in order, current first, each with both
+/// forms, so a compact body signed with the current secret costs two MACs, not one per secret
+/// and form. The re-serialisation is done at most once, and only when the raw body has failed.
 ///
 /// # Errors
 /// Missing header, a header that is not base64, or no candidate secret that matches either form.
@@ -38,30 +40,32 @@ pub fn verify_signature(
         return Err(VerifyError::SignatureMismatch);
     }
 
-    if let Some(verified) = match_mac(secrets, body, &signature) {
-        return Ok(verified);
+    // `None` until needed; then `Some(None)` when the body is not JSON or already its own
+    // `json.dumps` form (nothing more to try).
+    let mut dumped: Option<Option<Vec<u8>>> = None;
+    for candidate in usable(secrets) {
+        let verified = Verified {
+            version: candidate.version,
+        };
+        if signs(candidate, body, &signature) {
+            return Ok(verified);
+        }
+        let dumped =
+            dumped.get_or_insert_with(|| python_dumps(body).ok().filter(|dumped| dumped != body));
+        if let Some(dumped) = dumped
+            && signs(candidate, dumped, &signature)
+        {
+            return Ok(verified);
+        }
     }
-    match python_dumps(body) {
-        Ok(dumped) if dumped != body => match_mac(secrets, &dumped, &signature),
-        _ => None,
-    }
-    .ok_or(VerifyError::SignatureMismatch)
+    Err(VerifyError::SignatureMismatch)
 }
 
-fn match_mac(
-    secrets: &[VersionedSecret],
-    message: &[u8],
-    signature: &DecodedSignature,
-) -> Option<Verified> {
-    usable(secrets)
-        .find(|candidate| {
-            let mut mac = candidate.secret.mac();
-            mac.update(message);
-            signature.is(mac.finalize())
-        })
-        .map(|candidate| Verified {
-            version: candidate.version,
-        })
+/// Whether `signature` is `candidate`'s MAC of `message`.
+fn signs(candidate: &VersionedSecret, message: &[u8], signature: &DecodedSignature) -> bool {
+    let mut mac = candidate.secret.mac();
+    mac.update(message);
+    signature.is(mac.finalize())
 }
 
 /// Verifies token mode: header `header` must hold a candidate secret.
@@ -88,4 +92,46 @@ pub fn sign(secret: &crate::secret::Secret, message: &[u8]) -> String {
     let mut mac = secret.mac();
     mac.update(message);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::{Secret, SecretVersion};
+
+    fn check(body: &[u8], signed_by: &str, signed: &[u8]) -> Result<SecretVersion, VerifyError> {
+        let secrets = [
+            VersionedSecret::current("new-secret"),
+            VersionedSecret::previous("old-secret"),
+        ];
+        let mut headers = HeaderMap::new();
+        let value = sign(&Secret::new(signed_by), signed);
+        headers.insert(SIGNATURE_HEADER, value.parse().unwrap());
+        verify_signature(&secrets, body, &headers).map(|verified| verified.version)
+    }
+
+    #[test]
+    fn either_form_verifies_with_either_secret() {
+        let compact = br#"{"event":"profile_create","id":"p-1"}"#;
+        let dumped = br#"{"event": "profile_create", "id": "p-1"}"#;
+        for (secret, version) in [
+            ("new-secret", SecretVersion::Current),
+            ("old-secret", SecretVersion::Previous),
+        ] {
+            // Signed over the bytes sent, JSON or not.
+            assert_eq!(check(compact, secret, compact), Ok(version));
+            assert_eq!(check(dumped, secret, dumped), Ok(version));
+            assert_eq!(check(b"not json", secret, b"not json"), Ok(version));
+            // Signed over the `json.dumps` form of what was sent.
+            assert_eq!(check(compact, secret, dumped), Ok(version));
+        }
+        assert_eq!(
+            check(compact, "attacker", dumped),
+            Err(VerifyError::SignatureMismatch)
+        );
+        assert_eq!(
+            check(b"not json", "attacker", b"not json"),
+            Err(VerifyError::SignatureMismatch)
+        );
+    }
 }
