@@ -51,8 +51,9 @@ SCHEMES = [
         "amani-dumps",
         "Amani `Webhook-Signature`, `json.dumps` fallback",
         "amani-dumps",
-        "the body arrives compact: 2 failing HMACs over the raw bytes (current and previous "
-        "secret), `python_dumps` (parse + re-serialise), 1 HMAC over the result",
+        "the body arrives compact, signed over its `json.dumps` form with the current secret: 1 "
+        "failing HMAC over the raw bytes, `python_dumps` (streaming re-serialisation), 1 HMAC over "
+        "the result",
     ),
     (
         "faceio-bearer",
@@ -177,10 +178,14 @@ def scheme_table(group: str, base: str) -> tuple[list[str], list[str]]:
         lines.append(
             f"| {fmt_size(size)} | {fmt_time(ours)} | {mibs(size, ours)} | {mibs(size, ring)} "
             f"| {mibs(size, prekeyed)} | {mibs(size, svix)} | {fmt_ratio(r_ring, TARGET_RING)} "
-            f"| {fmt_ratio(r_pre)} | {fmt_ratio(r_svix, TARGET_SVIX)} |"
+            f"| {fmt_ratio(r_pre, TARGET_RING)} | {fmt_ratio(r_svix, TARGET_SVIX)} |"
         )
         if r_ring is not None and r_ring < TARGET_RING:
             misses.append(f"{fmt_size(size)}: ours/ring {r_ring:.2f}× < {TARGET_RING}×")
+        # Our secrets are keyed once, so the pre-keyed MAC is the like-for-like limit: held to
+        # the same target.
+        if r_pre is not None and r_pre < TARGET_RING:
+            misses.append(f"{fmt_size(size)}: ours/ring pre-keyed {r_pre:.2f}× < {TARGET_RING}×")
         if r_svix is not None and r_svix < TARGET_SVIX:
             misses.append(f"{fmt_size(size)}: ours/svix {r_svix:.2f}× < {TARGET_SVIX}×")
     return lines, misses
@@ -209,7 +214,8 @@ def verification_section() -> list[str]:
         "key schedule done once, the absolute floor) and `svix`'s `Webhook::verify` on the same "
         "body signed by `Webhook::sign`. Throughput is wire-body bytes per second of the median "
         "time; a ratio is ours' throughput over the other's (time other / time ours). Targets: "
-        f"ours/ring ≥ {TARGET_RING}×, ours/svix ≥ {TARGET_SVIX}×; a missed one is **bold**.",
+        f"ours/ring ≥ {TARGET_RING}×, ours/svix ≥ {TARGET_SVIX}×, and, because our secrets are "
+        f"keyed once like it, ours/ring pre-keyed ≥ {TARGET_RING}× too; a missed one is **bold**.",
         "",
         f"- Crates: {crate_versions()}",
         f"- criterion: {sample_count or '?'} samples per benchmark; warm-up and measurement "
@@ -230,17 +236,20 @@ def verification_section() -> list[str]:
     out += [
         "Why the paths cost what they cost (from the code, `shared/src/verify/`):",
         "",
-        "- Every MAC is keyed per request from the secret string (`keyed_mac`): 2 extra SHA-256 "
-        "blocks (ipad/opad) per candidate tried, like **ring** and unlike **ring pre-keyed**. "
-        "That, a `String` for the joined header and the `Vec`s of decoded signatures are the fixed "
-        "cost that shows at small bodies; at 16–64 KiB the SHA-256 compression function decides "
-        "(`sha2` 0.10 with SHA-NI intrinsics against ring's SHA-NI assembly).",
+        "- Each secret carries its HMAC state after the key schedule, built once when the secret "
+        "is loaded (`Secret::new`) and cloned per verify, so **ring pre-keyed** is the like-for-like "
+        "baseline; **ring** keys per call (2 extra SHA-256 blocks), which is what our lead over it "
+        "at small bodies is made of. The header is looked up borrowed and parsed in one byte pass, "
+        "signatures decode into a `[u8; 32]` on the stack. What is left at small bodies is that "
+        "fixed work (header lookup and parse, base64, copying the MAC state: about 80 ns for "
+        "Alocity, 30-50 ns for Amani at 256 B); from 16 KiB the SHA-256 compression function "
+        "decides (`sha2` 0.10 with SHA-NI intrinsics against ring's SHA-NI assembly).",
         "- Alocity and Amani raw: with the current secret first, exactly one MAC; the previous "
         "secret is never tried.",
-        "- Amani `json.dumps` fallback: three MACs (two that fail over the raw body, one over the "
-        "re-serialised body, which is longer) plus a full JSON parse and re-serialisation, against "
-        "one MAC in the baselines; it cannot reach either target by construction (profile: see "
-        "README.md).",
+        "- Amani `json.dumps` fallback: for each secret, current first, the raw body and then the "
+        "`json.dumps` rendering (made once, about 500 MB/s): a compact body signed with the current "
+        "secret costs two MACs plus the re-serialisation, against one MAC in the baselines, so it "
+        "cannot reach ring by construction.",
         "- FACEIO bearer: no MAC at all, so it is far above both baselines at every size.",
         "- svix: `hmac-sha256` (portable Rust, no SHA-NI), and `Webhook::verify` copies the "
         "payload into a `String` (UTF-8 check + `format!`) before the MAC.",
