@@ -45,12 +45,7 @@ where
                 .with_initial_backoff(Duration::from_millis(20))
                 .with_max_backoff(Duration::from_millis(800)),
         )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_millis(800))
-                .operation_attempt_timeout(Duration::from_millis(1500))
-                .build(),
-        )
+        .timeout_config(timeouts(Duration::from_millis(1500)))
         .load()
         .await;
     let secrets = CachedSecrets::new(
@@ -72,12 +67,7 @@ where
         // whole store deadline (which still bounds the put as a whole).
         let s3 = bodies::s3_client(
             &aws.to_builder()
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_millis(800))
-                        .operation_attempt_timeout(settings.store_deadline)
-                        .build(),
-                )
+                .timeout_config(timeouts(settings.store_deadline))
                 .build(),
         );
         store = store.with_body_bucket(BodyBucket::new(s3, bucket, settings.payload_offload_bytes));
@@ -101,4 +91,12 @@ where
         },
     ))
     .await
+}
+
+/// Time-outs of the AWS clients: connecting is quick or failing, an attempt may take `attempt`.
+fn timeouts(attempt: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(800))
+        .operation_attempt_timeout(attempt)
+        .build()
 }
