@@ -476,11 +476,13 @@ class Stack:
                          for name in ["moto", "proxy", *(f"watch-{n}" for n in self.instances)])
 
 
-def base_env(proxy_endpoint: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "CARGO_LAMBDA_")) and k not in ("EVENTS_TABLE", "WEBHOOK_SECRET_ID", "PAYLOAD_BUCKET", "PAYLOAD_OFFLOAD_BYTES")}
+def local_aws_env(endpoint: str, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """This process's environment for a child that must only reach the suite's moto (at
+    `endpoint`) with dummy credentials, never a real account: every variable starting with
+    AWS_ or with one of `drop` is left out; EVENTS_TABLE is the suite's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", *drop))}
     env.update({
-        "AWS_ENDPOINT_URL": proxy_endpoint,
+        "AWS_ENDPOINT_URL": endpoint,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "test",
@@ -489,6 +491,14 @@ def base_env(proxy_endpoint: str) -> dict[str, str]:
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "EVENTS_TABLE": TABLE,
+    })
+    return env
+
+
+def base_env(proxy_endpoint: str) -> dict[str, str]:
+    env = local_aws_env(proxy_endpoint, ("CARGO_LAMBDA_", "WEBHOOK_SECRET_ID", "PAYLOAD_BUCKET",
+                                         "PAYLOAD_OFFLOAD_BYTES"))
+    env.update({
         "PAYLOAD_BUCKET": BUCKET,
         "FACEIO_APP_ID": faceio_app_id(),
         "AMANI_AUTH_MODE": "signature",
@@ -792,27 +802,9 @@ def webhooks_bin() -> str:
     pytest.fail("cargo did not report the webhooks executable", pytrace=False)
 
 
-def cli_env(endpoint: str) -> dict[str, str]:
-    """Only the suite's moto, dummy credentials, never a real account."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in ("EVENTS_TABLE", "WEBHOOKS_SECRET")}
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "EVENTS_TABLE": TABLE,
-    })
-    return env
-
-
 @pytest.fixture(scope="session")
 def cli(webhooks_bin, aws):
-    env = cli_env(aws.endpoint)
+    env = local_aws_env(aws.endpoint, ("WEBHOOKS_SECRET",))
 
     def run(*args: str, stdin: str | None = None, timeout: float = 180) -> Run:
         proc = subprocess.run([webhooks_bin, *args], cwd=REPO, env=env, input=stdin, capture_output=True,
@@ -820,3 +812,10 @@ def cli(webhooks_bin, aws):
         return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+def assert_one_line_error(run: Run, kind: str) -> None:
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1, run
+    assert lines[0].startswith(f"webhooks: {kind}:"), run
+    assert "panicked" not in run.err and "backtrace" not in run.err.lower(), run

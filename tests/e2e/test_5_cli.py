@@ -18,7 +18,7 @@ from conftest import (
     MODES,
     TABLE,
     Mode,
-    Run,
+    assert_one_line_error,
     amani_token_header,
     faceio_app_id,
     free_port,
@@ -61,13 +61,6 @@ def send_one(cli, stack, mode: Mode, code: str, *extra: str) -> dict[str, Any]:
     assert line["status"] == 200, r
     assert line["response"]["status"] == "stored", r
     return line
-
-
-def assert_one_line_error(run: Run, kind: str) -> None:
-    lines = run.err.strip().splitlines()
-    assert len(lines) == 1, run
-    assert lines[0].startswith(f"webhooks: {kind}:"), run
-    assert "panicked" not in run.err and "backtrace" not in run.err.lower(), run
 
 
 # ---------------------------------------------------------------------------------------------

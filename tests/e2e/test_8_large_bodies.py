@@ -21,7 +21,7 @@ import os
 
 import pytest
 
-from conftest import BUCKET, MODES, Event, _amani_body, fresh_event, sha256_hex
+from conftest import BUCKET, MODES, Event, _amani_body, assert_one_line_error, fresh_event, sha256_hex
 
 SELFIE = MODES["alocity-selfie"]
 THRESHOLD = 256 * 1024  # PAYLOAD_OFFLOAD_BYTES default (shared/src/store/bodies.rs)
@@ -165,11 +165,24 @@ def test_reverify_audits_offloaded_bodies(cli, stack):
     assert tampered != altered.body
     stack.aws.s3.put_object(Bucket=BUCKET, Key=key, Body=tampered)
 
+    gone = template_event(image_bytes=300 * 1024)
+    send_ok(stack, gone)
+    gone_key = assert_offloaded(stack, gone.pk, gone.body, "alocity-selfie")["body_s3_key"]
+    stack.aws.s3.delete_object(Bucket=BUCKET, Key=gone_key)
+
+    # A missing object is a finding of the audit, not the end of it.
     r = cli("reverify", "--provider", "alocity-selfie", "--since", "1h", "--all", "--json", timeout=300)
     assert r.code == 1, r
     results = {line["pk"]: line["result"] for line in r.lines()}
     assert results[intact.pk] == "ok"
     assert results[altered.pk] == "signature_mismatch"
+    assert results[gone.pk] == "body_missing"
+
+    # Asked for directly, it is a failure that names the object.
+    r = cli("events", "get", "alocity-selfie", gone.key, timeout=300)
+    assert r.code == 1, r
+    assert_one_line_error(r, "error")
+    assert f"s3://{BUCKET}/{gone_key}" in r.err and "no longer exists" in r.err, r
 
 
 def test_a_bucket_failure_answers_503_and_stores_nothing(stack):

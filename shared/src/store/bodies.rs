@@ -27,6 +27,12 @@ pub struct BodyLocation {
     pub key: String,
 }
 
+impl std::fmt::Display for BodyLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
 impl BodyLocation {
     /// The object key of a body of `provider` with lower-case hex SHA-256 `sha256`. Each
     /// function may write under its own `<provider>/` prefix only (template.yaml).
@@ -107,34 +113,32 @@ impl BodyBucket {
     }
 }
 
-/// Reads an offloaded body back (the `webhooks` CLI and the tamper audit).
+/// Reads an offloaded body back (the `webhooks` CLI and the tamper audit); `None` when the
+/// object no longer exists (expired by the bucket's lifecycle, or deleted).
 ///
 /// # Errors
 /// The object could not be read: a one-line reason.
-pub async fn get_body(client: &Client, location: &BodyLocation) -> Result<Vec<u8>, String> {
-    let output = client
+pub async fn get_body(client: &Client, location: &BodyLocation) -> Result<Option<Vec<u8>>, String> {
+    let output = match client
         .get_object()
         .bucket(&location.bucket)
         .key(&location.key)
         .send()
         .await
-        .map_err(|error| match &error {
-            SdkError::ServiceError(failure) if failure.err().is_no_such_key() => format!(
-                "s3://{}/{} does not exist (expired by the bucket's lifecycle, or deleted)",
-                location.bucket, location.key
-            ),
-            other => format!(
-                "GetObject s3://{}/{} failed: {}",
-                location.bucket,
-                location.key,
-                super::query::error_chain(other)
-            ),
-        })?;
-    let bytes = output.body.collect().await.map_err(|error| {
-        format!(
-            "reading s3://{}/{} failed: {error}",
-            location.bucket, location.key
-        )
-    })?;
-    Ok(bytes.into_bytes().to_vec())
+    {
+        Ok(output) => output,
+        Err(SdkError::ServiceError(failure)) if failure.err().is_no_such_key() => return Ok(None),
+        Err(other) => {
+            return Err(format!(
+                "GetObject {location} failed: {}",
+                super::query::error_chain(&other)
+            ));
+        }
+    };
+    let bytes = output
+        .body
+        .collect()
+        .await
+        .map_err(|error| format!("reading {location} failed: {error}"))?;
+    Ok(Some(bytes.into_bytes().to_vec()))
 }

@@ -176,7 +176,8 @@ impl EventReader {
     }
 
     /// The raw body of `item`, wherever it is kept: in the item, or in S3 for a large one.
-    /// `None` when the item has neither.
+    /// `None` when the item has neither, or its S3 object no longer exists (the tamper audit
+    /// reports that as a finding).
     ///
     /// # Errors
     /// The body is in S3 and could not be read.
@@ -189,34 +190,38 @@ impl EventReader {
         };
         let Some(client) = &self.bodies else {
             return Err(ReadError(format!(
-                "the body of {} is in s3://{}/{} and this reader has no S3 client",
+                "the body of {} is in {location} and this reader has no S3 client",
                 text(item, "pk").unwrap_or("-"),
-                location.bucket,
-                location.key
             )));
         };
-        get_body(client, &location)
-            .await
-            .map(Some)
-            .map_err(ReadError)
+        get_body(client, &location).await.map_err(ReadError)
     }
 
     /// `item` with its raw body in `body`, fetched from S3 when it was offloaded there, so that a
     /// large event reads like any other.
     ///
     /// # Errors
-    /// The body is in S3 and could not be read.
+    /// The body is in S3 and could not be read, or its object no longer exists.
     pub async fn with_body(&self, mut item: Item) -> Result<Item, ReadError> {
-        if !item.contains_key("body") {
-            if let Some(body) = self.body(&item).await? {
+        if item.contains_key("body") {
+            return Ok(item);
+        }
+        match (self.body(&item).await?, body_location(&item)) {
+            (Some(body), _) => {
                 let value = match String::from_utf8(body) {
                     Ok(text) => AttributeValue::S(text),
                     Err(binary) => AttributeValue::B(Blob::new(binary.into_bytes())),
                 };
                 item.insert("body".to_owned(), value);
+                Ok(item)
             }
+            (None, Some(location)) => Err(ReadError(format!(
+                "the body of {} was in {location}, which no longer exists (expired by the \
+                 bucket's lifecycle, or deleted)",
+                text(&item, "pk").unwrap_or("-"),
+            ))),
+            (None, None) => Ok(item),
         }
-        Ok(item)
     }
 
     /// The table name.
