@@ -556,7 +556,6 @@ def test_outage_mid_run_every_event_stored_once(rel):
     for d in results:
         errors.update(d.server_errors)
     finals = collections.Counter(d.final.json.get("status") for d in results if d.final and isinstance(d.final.json, dict))
-    five_xx = sum(errors.values())
     FIGURES["outage"] = {
         "events": OUTAGE_EVENTS,
         "outage_s": OUTAGE_S,
