@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use alocity_selfie::AlocitySelfie;
 use serde_json::json;
+use webhook_core::http::HttpResponse;
 use webhook_core::pipeline::{Clock, Pipeline};
 use webhook_core::secrets::{CachedSecrets, FetchSecrets, MemorySecrets, SecretError};
 use webhook_core::store::{MemoryStore, StoreError};
@@ -269,49 +270,53 @@ fn cached_pipeline(
     (store, app)
 }
 
+/// The status of a fresh event `id` signed with `secret`.
+async fn status_for(
+    app: &Pipeline<AlocitySelfie, CachedSecrets<Rotating>, MemoryStore>,
+    id: &str,
+    secret: &str,
+) -> HttpResponse {
+    let event = body(id);
+    let signature = sign(&Secret::new(secret), NOW, event.as_bytes());
+    app.handle(post(event.as_bytes(), &signature, false)).await
+}
+
 #[tokio::test]
 async fn a_miss_while_secrets_manager_is_down_is_503_so_the_provider_retries() {
     let (store, app) = cached_pipeline("old-secret");
-    let known = body("evt-down-1");
-    let signature = sign(&Secret::new("old-secret"), NOW, known.as_bytes());
     assert_eq!(
-        app.handle(post(known.as_bytes(), &signature, false))
+        status_for(&app, "evt-down-1", "old-secret")
             .await
             .status_code,
         200
     );
 
     // Rotated, then Secrets Manager became unreachable: the cached secret still verifies what
-    // it can, and a request signed with the unseen new secret is not refused but retried.
+    // it can (without asking the store), and a request signed with the unseen new secret is not
+    // refused but retried, after one refresh attempt that failed.
     store.down.store(true, Ordering::SeqCst);
-    let cached = body("evt-down-2");
-    let signature = sign(&Secret::new("old-secret"), NOW, cached.as_bytes());
     assert_eq!(
-        app.handle(post(cached.as_bytes(), &signature, false))
+        status_for(&app, "evt-down-2", "old-secret")
             .await
             .status_code,
         200
     );
-    let rotated = body("evt-down-3");
-    let signature = sign(&Secret::new("new-secret"), NOW, rotated.as_bytes());
-    let response = app
-        .handle(post(rotated.as_bytes(), &signature, false))
-        .await;
+    assert_eq!(store.fetches.load(Ordering::SeqCst), 1);
+    let response = status_for(&app, "evt-down-3", "new-secret").await;
     assert_eq!(response.status_code, 503);
     assert_eq!(
         response_json(&response),
         json!({"error": "secrets_unavailable"})
     );
+    assert_eq!(store.fetches.load(Ordering::SeqCst), 2);
     assert_eq!(app.store().len(), 2);
 }
 
 #[tokio::test]
 async fn a_rotation_made_after_the_cache_was_filled_is_picked_up_on_the_first_miss() {
     let (store, app) = cached_pipeline("old-secret");
-    let first = body("evt-rot-1");
-    let signature = sign(&Secret::new("old-secret"), NOW, first.as_bytes());
     assert_eq!(
-        app.handle(post(first.as_bytes(), &signature, false))
+        status_for(&app, "evt-rot-1", "old-secret")
             .await
             .status_code,
         200
@@ -322,16 +327,12 @@ async fn a_rotation_made_after_the_cache_was_filled_is_picked_up_on_the_first_mi
         VersionedSecret::current("new-secret"),
         VersionedSecret::previous("old-secret"),
     ];
-    let second = body("evt-rot-2");
-    let signature = sign(&Secret::new("new-secret"), NOW, second.as_bytes());
-    let response = app.handle(post(second.as_bytes(), &signature, false)).await;
+    let response = status_for(&app, "evt-rot-2", "new-secret").await;
     assert_eq!(response.status_code, 200, "{}", response.body);
     assert_eq!(store.fetches.load(Ordering::SeqCst), 2);
 
     // A forgery right after does not cause another fetch (one refresh per 30 s).
-    let forged = body("evt-rot-3");
-    let signature = sign(&Secret::new("attacker"), NOW, forged.as_bytes());
-    let response = app.handle(post(forged.as_bytes(), &signature, false)).await;
+    let response = status_for(&app, "evt-rot-3", "attacker").await;
     assert_eq!(
         response_json(&response),
         json!({"error": "signature_mismatch"})
