@@ -18,10 +18,12 @@ from the summaries and match the ones this README already used):
 The model, per webhook, warm steady state (cold starts left out: at a steady load they are a
 tiny share of invocations):
 
-- Lambda duration: the mean warm duration billed per invocation, rounded up to 1 ms, at 128 MB.
+- Lambda duration at 128 MB: what Lambda bills per warm invocation (its duration rounded up to
+  1 ms), averaged over the warm events (harness.py's `warm_billed_ms_mean`, used as it is).
   Measured on this machine's full x86 core against moto; Lambda gives a 128 MB function about
   128/1769 of a vCPU (1769 MB = 1 vCPU), so the table also shows a 128 MB estimate: the I/O wait
-  (duration minus CPU time) plus the CPU time stretched by 1769/128.
+  (mean duration minus CPU time) plus the CPU time stretched by 1769/128, rounded up to 1 ms
+  (the estimate is a mean, not per invocation, so it is rounded once, by the caller).
 - DynamoDB: the events item's measured write units (base table plus both GSIs, from the items
   in moto), plus, for the peer, its idempotency writes (PutItem INPROGRESS, UpdateItem
   COMPLETED: counted in moto's request log, each under 1 KB).
@@ -33,7 +35,6 @@ tiny share of invocations):
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 PRICES = {
@@ -74,16 +75,17 @@ def estimated_128mb_ms(subject: dict[str, Any]) -> float | None:
 
 
 def model(subject: dict[str, Any], billed_ms: float) -> list[tuple[str, str, float]]:
-    """(item, how it is counted, USD per million webhooks)."""
+    """(item, how it is counted, USD per million webhooks); `billed_ms` is the duration billed
+    per webhook, already rounded the way Lambda bills (not rounded again here)."""
     storage = subject["storage"]
     event_wru = storage["wru_per_event_median"]
     idem_writes = idempotency_writes_per_event(subject)
     calls_per_load = secret_calls_per_load(subject["calls"])
-    billed = math.ceil(billed_ms)
+    billed = f"{billed_ms:.0f}" if billed_ms == int(billed_ms) else f"{billed_ms:.2f}"
     rows = [
         ("Lambda requests", "1 per webhook", WEBHOOKS * PRICES["lambda_request"]),
         ("Lambda duration (arm64, 128 MB)", f"{billed} ms billed per webhook",
-         WEBHOOKS * billed / 1000 * MEMORY_GB * PRICES["lambda_gb_second_arm64"]),
+         WEBHOOKS * billed_ms / 1000 * MEMORY_GB * PRICES["lambda_gb_second_arm64"]),
         ("API Gateway HTTP API", "1 request per webhook (< 512 KB)", WEBHOOKS * PRICES["http_api_request"]),
         ("DynamoDB writes: events table + GSIs",
          f"{event_wru:g} WRU ({storage['item_wru_median']:g} item, "

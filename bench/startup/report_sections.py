@@ -7,6 +7,7 @@ sizes.json (sizes.py). A missing input makes its section say so instead of faili
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import cost
@@ -224,8 +225,13 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         lines += [f"### Lambda durations {title}", "", "| item | ours | peer | ours $ | peer $ |",
                   "|---|---|---|---:|---:|"]
         billed = {}
+        estimate = {}
         for name, subject in (("ours", ours), ("peer", peer)):
-            value = subject.get("warm_billed_ms_mean") if billed_key == "measured" else cost.estimated_128mb_ms(subject)
+            if billed_key == "measured":  # already the mean of per-invocation round-ups
+                value = subject.get("warm_billed_ms_mean")
+            else:  # a mean duration: rounded up once, as Lambda would round one invocation
+                estimate[name] = cost.estimated_128mb_ms(subject)
+                value = None if estimate[name] is None else math.ceil(estimate[name])
             billed[name] = value or 0.0
         rows_ours = cost.model(ours, billed["ours"])
         rows_peer = cost.model(peer, billed["peer"])
@@ -241,7 +247,8 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         if billed_key == "estimated":
             lines += [
                 f"128 MB estimate: I/O wait (mean duration minus CPU time) + CPU time × 1769/128: "
-                f"ours {billed['ours']:.1f} ms, peer {billed['peer']:.1f} ms per webhook.",
+                f"ours {estimate['ours'] or 0.0:.1f} ms, peer {estimate['peer'] or 0.0:.1f} ms per webhook, "
+                "each rounded up to the next millisecond for the bill.",
                 "",
             ]
     lines += [
