@@ -180,14 +180,14 @@ def scheme_table(group: str, base: str) -> tuple[list[str], list[str]]:
             f"| {mibs(size, prekeyed)} | {mibs(size, svix)} | {fmt_ratio(r_ring, TARGET_RING)} "
             f"| {fmt_ratio(r_pre, TARGET_RING)} | {fmt_ratio(r_svix, TARGET_SVIX)} |"
         )
-        if r_ring is not None and r_ring < TARGET_RING:
-            misses.append(f"{fmt_size(size)}: ours/ring {r_ring:.2f}× < {TARGET_RING}×")
         # Our secrets are keyed once, so the pre-keyed MAC is the like-for-like limit: held to
-        # the same target.
-        if r_pre is not None and r_pre < TARGET_RING:
-            misses.append(f"{fmt_size(size)}: ours/ring pre-keyed {r_pre:.2f}× < {TARGET_RING}×")
-        if r_svix is not None and r_svix < TARGET_SVIX:
-            misses.append(f"{fmt_size(size)}: ours/svix {r_svix:.2f}× < {TARGET_SVIX}×")
+        # the same target. A ratio without both results is not measured, so not met.
+        for name, value, target in (("ring", r_ring, TARGET_RING), ("ring pre-keyed", r_pre, TARGET_RING),
+                                    ("svix", r_svix, TARGET_SVIX)):
+            if value is None:
+                misses.append(f"{fmt_size(size)}: ours/{name} not measured")
+            elif value < target:
+                misses.append(f"{fmt_size(size)}: ours/{name} {value:.2f}× < {target}×")
     return lines, misses
 
 

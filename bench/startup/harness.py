@@ -13,10 +13,8 @@ environment a Lambda has and AWS_LAMBDA_RUNTIME_API pointing at runtime_api.py, 
 
 It measures init (spawn -> first `next`), first-event duration, cold start (spawn -> first
 answer), warm durations (event handed out -> answer, what Lambda bills), CPU time (cold, per
-warm event) and peak RSS (VmHWM of the process just before it is stopped; wait4's ru_maxrss is
-kept in the JSON only, as Linux carries the forking harness's own high-water mark into it, which
-overstates a small child). Afterwards it
-counts the stored items in moto, checks the forged ids are absent, sizes the items (write units,
+warm event) and peak RSS (VmHWM of the process just before it is stopped; a run without it is a
+failure). Afterwards it counts the stored items in moto, checks the forged ids are absent, sizes the items (write units,
 GSIs included) and counts the AWS calls each subject made (moto's request recorder).
 
 Exit status 0 only when every answer was as expected and every authentic event was stored.
@@ -90,29 +88,17 @@ class Processes:
         self.running[proc.pid] = name
         return proc
 
-    def stop(self, proc: subprocess.Popen) -> dict[str, Any]:
-        """SIGTERM to the process group, SIGKILL after STOP_TIMEOUT; returns its wait4 rusage."""
-        usage: dict[str, Any] = {}
-        if proc.returncode is None:
+    def stop(self, proc: subprocess.Popen) -> None:
+        """SIGTERM to the process group, SIGKILL after STOP_TIMEOUT."""
+        if proc.poll() is None:
             _signal_group(proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while proc.returncode is None:
-                try:
-                    pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-                except ChildProcessError:
-                    proc.returncode = proc.poll() if proc.returncode is None else proc.returncode
-                    break
-                if pid:
-                    proc.returncode = os.waitstatus_to_exitcode(status)
-                    usage = {"ru_maxrss_kib": rusage.ru_maxrss}
-                    break
-                if time.monotonic() > deadline:
-                    _signal_group(proc.pid, signal.SIGKILL)
-                    deadline = time.monotonic() + STOP_TIMEOUT
-                time.sleep(0.02)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc.pid, signal.SIGKILL)
+                proc.wait()
         _signal_group(proc.pid, signal.SIGKILL)  # anything it left behind in its group
         self.running.pop(proc.pid, None)
-        return usage
 
     def stop_all(self) -> None:
         for pid in list(self.running):
@@ -338,7 +324,6 @@ class RunResult:
     cold_cpu_ms: float | None  # CPU time of the process from spawn to its first answer
     warm_cpu_ms: float | None  # CPU time per warm event
     peak_rss_kib: int | None
-    ru_maxrss_kib: int | None
     stored_ids: list[str]
     forged_ids: list[str]
     failures: list[str] = field(default_factory=list)
@@ -373,7 +358,6 @@ def run_once(processes: Processes, subject: Subject, moto: Moto, index: int, war
     warm_ms: list[float] = []
     peak = None
     cold_cpu = warm_cpu = None
-    usage: dict[str, Any] = {}
     deliveries = [events.authentic(SECRET) for _ in range(1 + warm)]
     forged = events.forged(SECRET)
     spawned_at = time.perf_counter()
@@ -407,11 +391,13 @@ def run_once(processes: Processes, subject: Subject, moto: Moto, index: int, war
             if position == warm and cold_cpu is not None and warm:
                 warm_cpu = ((cpu_seconds(proc.pid) or cold_cpu) - cold_cpu) * 1000 / warm
         peak = proc_status_kib(proc.pid, "VmHWM")
+        if peak is None:
+            failures.append(f"{subject.name} run {index}: no VmHWM in /proc/{proc.pid}/status (peak RSS not measured)")
     finally:
-        usage = processes.stop(proc)
+        processes.stop(proc)
         api.stop()
     return RunResult(init_ms, first_ms, cold_ms, warm_ms, None if cold_cpu is None else cold_cpu * 1000, warm_cpu,
-                     peak, usage.get("ru_maxrss_kib"), stored, forged_ids, failures)
+                     peak, stored, forged_ids, failures)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,7 +414,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 def summarize(runs: list[RunResult]) -> dict[str, Any]:
     warm = [value for run in runs for value in run.warm_ms]
-    peaks = [run.peak_rss_kib or run.ru_maxrss_kib or 0 for run in runs]
+    peaks = [run.peak_rss_kib for run in runs]
     out: dict[str, Any] = {
         "runs": len(runs),
         "init_ms": statistics.median(run.init_ms for run in runs),
@@ -436,9 +422,8 @@ def summarize(runs: list[RunResult]) -> dict[str, Any]:
         "cold_start_ms": statistics.median(run.cold_start_ms for run in runs),
         "cold_start_ms_each": [round(run.cold_start_ms, 2) for run in runs],
         "init_ms_each": [round(run.init_ms, 2) for run in runs],
-        "peak_rss_kib": max(peaks),
+        "peak_rss_kib": None if None in peaks else max(peaks),  # a run without it has failed
         "peak_rss_kib_each": peaks,
-        "ru_maxrss_kib_each": [run.ru_maxrss_kib for run in runs],
         "warm_events": len(warm),
         "cold_cpu_ms": _median_known(run.cold_cpu_ms for run in runs),
         "warm_cpu_ms_per_event": _median_known(run.warm_cpu_ms for run in runs),
@@ -541,8 +526,9 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_once(processes, subject, motos[subject.name], index, args.warm)
                     runs[subject.name].append(result)
                     failures += result.failures
+                    rss = "not measured" if result.peak_rss_kib is None else f"{result.peak_rss_kib / 1024:.1f} MiB"
                     log(f"{subject.name} run {index}: init {result.init_ms:.1f} ms, first event "
-                        f"{result.first_event_ms:.1f} ms, peak RSS {(result.peak_rss_kib or 0) / 1024:.1f} MiB, "
+                        f"{result.first_event_ms:.1f} ms, peak RSS {rss}, "
                         f"{len(result.stored_ids)} stored, {len(result.failures)} failures")
         except Exception as exc:  # noqa: BLE001 - reported with the function's log tail
             failures.append(f"{type(exc).__name__}: {exc}")

@@ -17,6 +17,7 @@ TARGET_COLD_RATIO = 0.1
 TARGET_RSS_RATIO = 0.25
 TARGET_RSS_MIB = 25
 TARGET_OVERHEAD_P99_US = 100
+OVERHEAD_TARGET = "warm handler overhead, 1 KiB, p99"
 
 # (what, measured, target, met)
 Target = tuple[str, str, str, bool]
@@ -47,9 +48,29 @@ def _fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}×"
 
 
+def _ratio_target(what: str, ours: float | None, peer: float | None, fmt: Any, limit: float) -> Target:
+    """ours / peer ≤ limit; without both measurements: not measured, not met."""
+    if ours is None or not peer:
+        return what, f"not measured (ours {fmt(ours)}, peer {fmt(peer)})", f"≤ {limit}×", False
+    ratio = ours / peer
+    return what, f"{fmt(ours)} vs {fmt(peer)} = {ratio:.3f}×", f"≤ {limit}×", ratio <= limit
+
+
+def _startup_targets(ours: dict[str, Any], peer: dict[str, Any]) -> list[Target]:
+    rss = ours.get("peak_rss_kib")
+    return [
+        _ratio_target("cold start ≤ 0.1× the peer", ours.get("cold_start_ms"), peer.get("cold_start_ms"), _ms,
+                      TARGET_COLD_RATIO),
+        _ratio_target("peak RSS ≤ 0.25× the peer", rss, peer.get("peak_rss_kib"), _mib, TARGET_RSS_RATIO),
+        ("peak RSS ≤ 25 MiB", "not measured" if rss is None else _mib(rss), f"≤ {TARGET_RSS_MIB} MiB",
+         rss is not None and rss <= TARGET_RSS_MIB * 1024),
+    ]
+
+
 def startup_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target]]:
     if not data or "rust" not in data.get("subjects", {}):
-        return ["## Cold and warm start", "", "Not run (`make bench` runs bench/startup/harness.py).", ""], []
+        return (["## Cold and warm start", "", "Not run (`make bench` runs bench/startup/harness.py).", ""],
+                _startup_targets({}, {}))
     ours, peer = data["subjects"]["rust"], data["subjects"].get("peer", {})
     rows = [
         ("init: spawn → first `next`", "init_ms", _ms),
@@ -119,26 +140,14 @@ def startup_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target
         "event (INPROGRESS, then COMPLETED) besides the event itself.",
         "",
     ]
-    cold = _ratio(ours.get("cold_start_ms"), peer.get("cold_start_ms"))
-    rss = _ratio(ours.get("peak_rss_kib"), peer.get("peak_rss_kib"))
-    targets: list[Target] = []
-    if cold is not None:
-        targets.append(("cold start ≤ 0.1× the peer",
-                        f"{_ms(ours['cold_start_ms'])} vs {_ms(peer['cold_start_ms'])} = {cold:.3f}×",
-                        f"≤ {TARGET_COLD_RATIO}×", cold <= TARGET_COLD_RATIO))
-    if rss is not None:
-        targets.append(("peak RSS ≤ 0.25× the peer",
-                        f"{_mib(ours['peak_rss_kib'])} vs {_mib(peer['peak_rss_kib'])} = {rss:.3f}×",
-                        f"≤ {TARGET_RSS_RATIO}×", rss <= TARGET_RSS_RATIO))
-    targets.append(("peak RSS ≤ 25 MiB", _mib(ours.get("peak_rss_kib")), f"≤ {TARGET_RSS_MIB} MiB",
-                    (ours.get("peak_rss_kib") or 0) <= TARGET_RSS_MIB * 1024))
-    return lines, targets
+    return lines, _startup_targets(ours, peer)
 
 
 def overhead_section(data: dict[str, Any] | None, peer: dict[str, Any] | None = None) -> tuple[list[str], list[Target]]:
     if not data:
-        return ["## Warm handler overhead without I/O", "", "Not run (`cd bench && cargo bench --bench "
-                "pipeline`).", ""], []
+        return (["## Warm handler overhead without I/O", "", "Not run (`cd bench && cargo bench --bench "
+                 "pipeline`).", ""],
+                [(OVERHEAD_TARGET, "not measured", f"≤ {TARGET_OVERHEAD_P99_US} µs", False)])
     lines = [
         "## Warm handler overhead without I/O",
         "",
@@ -172,7 +181,7 @@ def overhead_section(data: dict[str, Any] | None, peer: dict[str, Any] | None = 
                      f"| {data['p99_us'] / peer['p99_us']:.3f}× | | | {data['mean_us'] / peer['mean_us']:.3f}× |")
     lines.append("")
     met = data["p99_us"] <= TARGET_OVERHEAD_P99_US
-    return lines, [("warm handler overhead, 1 KiB, p99", f"{data['p99_us']:.1f} µs",
+    return lines, [(OVERHEAD_TARGET, f"{data['p99_us']:.1f} µs",
                     f"≤ {TARGET_OVERHEAD_P99_US} µs", met)]
 
 
@@ -222,8 +231,7 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
     ]
     for title, billed_key in (("as measured here (full x86 core, moto)", "measured"),
                               ("estimated for a 128 MB share of a vCPU", "estimated")):
-        lines += [f"### Lambda durations {title}", "", "| item | ours | peer | ours $ | peer $ |",
-                  "|---|---|---|---:|---:|"]
+        lines += [f"### Lambda durations {title}", ""]
         billed = {}
         estimate = {}
         for name, subject in (("ours", ours), ("peer", peer)):
@@ -232,7 +240,12 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
             else:  # a mean duration: rounded up once, as Lambda would round one invocation
                 estimate[name] = cost.estimated_128mb_ms(subject)
                 value = None if estimate[name] is None else math.ceil(estimate[name])
-            billed[name] = value or 0.0
+            billed[name] = value
+        missing = [name for name, value in billed.items() if value is None]
+        if missing:  # no warm events, or no CPU time from /proc: no duration to bill
+            lines += [f"Not measured for {' and '.join(missing)}.", ""]
+            continue
+        lines += ["| item | ours | peer | ours $ | peer $ |", "|---|---|---|---:|---:|"]
         rows_ours = cost.model(ours, billed["ours"])
         rows_peer = cost.model(peer, billed["peer"])
         by_item = {item: (how, usd) for item, how, usd in rows_peer}
@@ -247,7 +260,7 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         if billed_key == "estimated":
             lines += [
                 f"128 MB estimate: I/O wait (mean duration minus CPU time) + CPU time × 1769/128: "
-                f"ours {estimate['ours'] or 0.0:.1f} ms, peer {estimate['peer'] or 0.0:.1f} ms per webhook, "
+                f"ours {estimate['ours']:.1f} ms, peer {estimate['peer']:.1f} ms per webhook, "
                 "each rounded up to the next millisecond for the bill.",
                 "",
             ]
