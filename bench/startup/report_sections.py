@@ -124,7 +124,7 @@ def startup_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target
         f"| forged events refused with 401, nothing stored | {ours['forged_refused']} | "
         f"{peer.get('forged_refused', 'n/a')} | |",
         "",
-        "AWS calls each subject made (moto's request log; the Scan is the harness counting):",
+        "AWS calls each subject made (moto's request log):",
         "",
         "| call | ours | peer |",
         "|---|---:|---:|",
