@@ -197,7 +197,11 @@ def test_a_bucket_failure_answers_503_and_stores_nothing(stack):
     resp = stack.send(small, instance="nobucket", timeout=REQUEST_TIMEOUT)
     assert resp.status_code == 200 and resp.json()["status"] == "stored", resp.text
 
-    # The provider's retry, once the bucket is there, stores the event exactly once.
+    # Nothing at all was written for it: no item, no conflict record.
+    assert stack.aws.with_marker(event.key) == []
+
+    # The provider's retry, answered by a function whose bucket exists, stores it exactly once.
     resp = stack.send(event, timeout=REQUEST_TIMEOUT)
     assert resp.status_code == 200 and resp.json()["status"] == "stored", resp.text
     assert_offloaded(stack, event.pk, event.body, "alocity-selfie")
+    assert [i["pk"] for i in stack.aws.with_marker(event.key)] == [event.pk]
