@@ -2,6 +2,7 @@
 //! every case is refused with exactly its status and reason, and nothing is stored.
 
 use amani::{Amani, AmaniAuth};
+use webhook_core::config::Env;
 use webhook_core::testing::run_corpus;
 
 #[test]
@@ -14,11 +15,11 @@ fn signature_mode_refuses_every_corpus_case() {
 #[test]
 fn token_mode_refuses_every_corpus_case() {
     run_corpus("amani-token", |mode| {
-        let header = mode.token_header.clone().unwrap().to_ascii_lowercase();
-        Amani {
-            auth: AmaniAuth::Token {
-                header: Box::leak(header.into_boxed_str()),
-            },
-        }
+        let header = mode.token_header.as_deref().unwrap();
+        Amani::from_env(&Env::from_pairs([
+            ("AMANI_AUTH_MODE", "token"),
+            ("AMANI_TOKEN_HEADER", header),
+        ]))
+        .unwrap()
     });
 }

@@ -4,19 +4,21 @@
 
 use amani::{Amani, AmaniAuth, AmaniEventName};
 use webhook_core::Provider as _;
+use webhook_core::config::Env;
 use webhook_core::testing::{VectorFile, assert_tampered_bodies_refused, assert_vectors};
 
 const SIGNATURE: Amani = Amani {
     auth: AmaniAuth::Signature,
 };
 
+/// Token mode configured the way the function is, from its environment.
 fn token_mode(file: &VectorFile) -> Amani {
-    let header = file.token_header.clone().unwrap().to_ascii_lowercase();
-    Amani {
-        auth: AmaniAuth::Token {
-            header: Box::leak(header.into_boxed_str()),
-        },
-    }
+    let header = file.token_header.as_deref().unwrap();
+    Amani::from_env(&Env::from_pairs([
+        ("AMANI_AUTH_MODE", "token"),
+        ("AMANI_TOKEN_HEADER", header),
+    ]))
+    .unwrap()
 }
 
 #[tokio::test]
