@@ -34,7 +34,6 @@ import json
 import math
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,7 @@ sys.path.insert(0, str(HERE))
 import dynamo_size  # noqa: E402
 import events  # noqa: E402
 import local_aws  # noqa: E402
+from local_procs import Processes, start_moto  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
 
 REGION = local_aws.REGION
@@ -69,77 +69,6 @@ STOP_TIMEOUT = 5.0
 
 def log(message: str) -> None:
     print(f"[startup] {message}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Processes: each in its own session, stopped by pid / process group, even on failure
-# ---------------------------------------------------------------------------------------------
-
-
-class Processes:
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.running: dict[int, str] = {}
-
-    def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen:
-        out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        out.close()
-        self.running[proc.pid] = name
-        return proc
-
-    def stop(self, proc: subprocess.Popen) -> None:
-        """SIGTERM to the process group, SIGKILL after STOP_TIMEOUT."""
-        if proc.poll() is None:
-            _signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                _signal_group(proc.pid, signal.SIGKILL)
-                proc.wait()
-        _signal_group(proc.pid, signal.SIGKILL)  # anything it left behind in its group
-        self.running.pop(proc.pid, None)
-
-    def stop_all(self) -> None:
-        for pid in list(self.running):
-            _signal_group(pid, signal.SIGKILL)
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-            self.running.pop(pid, None)
-
-    def tail(self, name: str, lines: int = 30) -> str:
-        path = self.log_dir / f"{name}.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -169,16 +98,12 @@ def proc_status_kib(pid: int, field_name: str) -> int | None:
 
 class Moto:
     def __init__(self, processes: Processes, name: str, recording: Path) -> None:
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
         self.recording = recording
         server = Path(sys.executable).parent / "moto_server"
         if not server.exists():
             raise SystemExit(f"{server} missing: run with the moto venv's python (scripts/tools.sh moto)")
         env = {**_clean_env(), "MOTO_RECORDER_FILEPATH": str(recording)}
-        self.proc = processes.spawn(name, [str(server), "-H", "127.0.0.1", "-p", str(self.port)], env)
-        wait_port(self.port, MOTO_START_TIMEOUT, self.proc)
-        local_aws.wait_for_endpoint(self.endpoint, MOTO_START_TIMEOUT)
+        self.proc, self.endpoint = start_moto(processes, name, server, env, MOTO_START_TIMEOUT)
 
     def setup(self, idempotency_table: bool) -> None:
         local_aws.create_table(self.endpoint, EVENTS_TABLE)
@@ -395,7 +320,7 @@ def run_once(processes: Processes, subject: Subject, moto: Moto, index: int, war
         if peak is None:
             failures.append(f"{subject.name} run {index}: no VmHWM in /proc/{proc.pid}/status (peak RSS not measured)")
     finally:
-        processes.stop(proc)
+        processes.stop(proc, STOP_TIMEOUT)
         api.stop()
     return RunResult(init_ms, first_ms, cold_ms, warm_ms, None if cold_cpu is None else cold_cpu * 1000, warm_cpu,
                      peak, stored, forged_pks, failures)
@@ -522,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - reported with the function's log tail
             failures.append(f"{type(exc).__name__}: {exc}")
             for subject in chosen:
-                log(f"--- {subject.name} log tail ---\n" + processes.tail(f"{subject.name}-run{len(runs[subject.name]) + 1}"))
+                log(f"--- {subject.name} log tail ---\n" + processes.log_tail(f"{subject.name}-run{len(runs[subject.name]) + 1}", 30))
         for subject in chosen:
             subject_runs = runs[subject.name]
             if not subject_runs:
@@ -539,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             log(f"{subject.name}: {storage['items']} items in moto for {storage['expected']} stored answers")
         for moto in motos.values():
-            processes.stop(moto.proc)
+            processes.stop(moto.proc, STOP_TIMEOUT)
 
     output = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
