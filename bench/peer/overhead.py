@@ -32,6 +32,7 @@ os.environ.update({
 sys.path[:0] = [str(HERE), str(HERE.parent / "startup")]
 import app  # noqa: E402
 import events  # noqa: E402
+from stats import percentile  # noqa: E402
 
 
 class Context:
@@ -57,11 +58,6 @@ def stub_aws() -> None:
     app.events_table = NoTable()
     app.persistence._put_record = lambda *_args, **_kwargs: None
     app.persistence._update_record = lambda *_args, **_kwargs: None
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(1, min(len(ordered), int(-(-pct * len(ordered) // 100)))) - 1]
 
 
 def main(argv: list[str] | None = None) -> int:

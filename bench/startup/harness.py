@@ -53,6 +53,7 @@ import events  # noqa: E402
 import local_aws  # noqa: E402
 from local_procs import Processes, start_moto  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
+from stats import percentile  # noqa: E402
 
 REGION = local_aws.REGION
 SECRET_ID = "webhooks/alocity-selfie"
@@ -329,13 +330,6 @@ def run_once(processes: Processes, subject: Subject, moto: Moto, index: int, war
 # ---------------------------------------------------------------------------------------------
 # Summaries
 # ---------------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-pct * len(ordered) // 100))))
-    return ordered[rank - 1]
 
 
 def summarize(runs: list[RunResult]) -> dict[str, Any]:
