@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Write bench/REPORT.md from the results `make bench` leaves under bench/target/.
 
-Verification: criterion's <group>/<impl>/<size>/new/estimates.json for the groups and
+Verification: criterion's criterion/<group>/<impl>/<size>/new/estimates.json for the groups and
 implementations that benches/verify.rs measures. Start-up, overhead, size and cost:
 startup.json (startup/harness.py), pipeline.json (benches/pipeline.rs), peer_overhead.json
 (peer/overhead.py) and sizes.json (startup/sizes.py), rendered by startup/report_sections.py.
-Adds the machine, the toolchain and the date; a part whose results are missing says so.
-Standard library only.
-Usage: python3 bench/report.py [--out PATH]
+All of them under the results directory (bench/target/ by default; `make bench-smoke` points it
+at the smoke run's startup.json alone). Adds the machine, the toolchain and the date; a part
+whose results are missing says so. Standard library only.
+Usage: python3 bench/report.py [--results-dir DIR] [--out PATH] [--source TEXT]
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "startup"))
 import report_sections  # noqa: E402
 
-CRITERION = HERE / "target" / "criterion"
 SIZES = [256, 1024, 16 * 1024, 64 * 1024]
 MIB = 1024 * 1024
 TARGET_RING = 0.95
@@ -65,23 +65,24 @@ SCHEMES = [
 ]
 
 
-def estimate(group: str, impl: str, size: int) -> dict | None:
-    path = CRITERION / group / impl / str(size) / "new" / "estimates.json"
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
+class CriterionResults:
+    """criterion's results: <root>/<group>/<impl>/<size>/new/*.json."""
 
+    def __init__(self, root: Path) -> None:
+        self.root = root
 
-def ns(group: str, impl: str, size: int) -> float | None:
-    data = estimate(group, impl, size)
-    return None if data is None else data["median"]["point_estimate"]
+    def _load(self, group: str, impl: str, size: int, name: str) -> dict | None:
+        path = self.root / group / impl / str(size) / "new" / name
+        return json.loads(path.read_text()) if path.is_file() else None
 
+    def ns(self, group: str, impl: str, size: int) -> float | None:
+        """Median time per iteration."""
+        data = self._load(group, impl, size, "estimates.json")
+        return None if data is None else data["median"]["point_estimate"]
 
-def samples(group: str, impl: str, size: int) -> int | None:
-    path = CRITERION / group / impl / str(size) / "new" / "sample.json"
-    if not path.is_file():
-        return None
-    return len(json.loads(path.read_text())["iters"])
+    def samples(self, group: str, impl: str, size: int) -> int | None:
+        data = self._load(group, impl, size, "sample.json")
+        return None if data is None else len(data["iters"])
 
 
 def mibs(size: int, nanos: float | None) -> str:
@@ -160,7 +161,7 @@ def crate_versions() -> str:
     return ", ".join(found)
 
 
-def scheme_table(group: str, base: str) -> tuple[list[str], list[str]]:
+def scheme_table(criterion: CriterionResults, group: str, base: str) -> tuple[list[str], list[str]]:
     lines = [
         "| body | ours (median) | ours MiB/s | ring MiB/s | ring pre-keyed MiB/s | svix MiB/s "
         "| ours/ring | ours/ring pre-keyed | ours/svix |",
@@ -168,10 +169,10 @@ def scheme_table(group: str, base: str) -> tuple[list[str], list[str]]:
     ]
     misses = []
     for size in SIZES:
-        ours = ns(group, "ours", size)
-        ring = ns(base, "ring", size)
-        prekeyed = ns(base, "ring-prekeyed", size)
-        svix = ns(base, "svix", size)
+        ours = criterion.ns(group, "ours", size)
+        ring = criterion.ns(base, "ring", size)
+        prekeyed = criterion.ns(base, "ring-prekeyed", size)
+        svix = criterion.ns(base, "svix", size)
         r_ring = ratio(ours, ring)
         r_pre = ratio(ours, prekeyed)
         r_svix = ratio(ours, svix)
@@ -198,13 +199,15 @@ def source() -> str:
     return f"commit {commit}" + (" with uncommitted changes in shared/ or functions/" if dirty else "")
 
 
-def load_json(name: str) -> dict | None:
-    path = HERE / "target" / name
+def load_json(results_dir: Path, name: str) -> dict | None:
+    path = results_dir / name
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def verification_section() -> list[str]:
-    sample_count = samples("alocity", "ours", SIZES[0])
+def verification_section(criterion: CriterionResults) -> list[str]:
+    if criterion.ns("alocity", "ours", SIZES[0]) is None:
+        return ["## Verification micro-benchmarks", "", f"No criterion results under {criterion.root}.", ""]
+    sample_count = criterion.samples("alocity", "ours", SIZES[0])
     out = [
         "## Verification micro-benchmarks",
         "",
@@ -224,7 +227,7 @@ def verification_section() -> list[str]:
     ]
     all_misses = []
     for group, title, base, what in SCHEMES:
-        lines, misses = scheme_table(group, base)
+        lines, misses = scheme_table(criterion, group, base)
         out += [f"### {title}", "", f"Ours: {what}.", "", *lines, ""]
         all_misses += [f"{title}, {miss}" for miss in misses]
 
@@ -260,20 +263,24 @@ def verification_section() -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results-dir", type=Path, default=HERE / "target",
+                        help="where the results are (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=HERE / "REPORT.md")
     parser.add_argument("--source", help="what was measured (default: the current commit, and whether "
                         "shared/ or functions/ had uncommitted changes)")
     args = parser.parse_args()
 
-    startup = load_json("startup.json")
-    pipeline = load_json("pipeline.json")
-    if ns("alocity", "ours", SIZES[0]) is None and startup is None and pipeline is None:
-        print(f"no results under {HERE / 'target'}: run `make bench`", file=sys.stderr)
+    criterion = CriterionResults(args.results_dir / "criterion")
+    startup = load_json(args.results_dir, "startup.json")
+    pipeline = load_json(args.results_dir, "pipeline.json")
+    if criterion.ns("alocity", "ours", SIZES[0]) is None and startup is None and pipeline is None:
+        print(f"no results under {args.results_dir}: run `make bench`", file=sys.stderr)
         return 1
 
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     startup_lines, startup_targets = report_sections.startup_section(startup)
-    overhead_lines, overhead_targets = report_sections.overhead_section(pipeline, load_json("peer_overhead.json"))
+    overhead_lines, overhead_targets = report_sections.overhead_section(
+        pipeline, load_json(args.results_dir, "peer_overhead.json"))
     out = [
         "# Benchmarks",
         "",
@@ -293,13 +300,10 @@ def main() -> int:
         *report_sections.targets_section(startup_targets + overhead_targets),
         *startup_lines,
         *overhead_lines,
-        *report_sections.sizes_section(load_json("sizes.json")),
+        *report_sections.sizes_section(load_json(args.results_dir, "sizes.json")),
         *report_sections.cost_section(startup),
+        *verification_section(criterion),
     ]
-    if ns("alocity", "ours", SIZES[0]) is None:
-        out += ["## Verification micro-benchmarks", "", f"No criterion results under {CRITERION}.", ""]
-    else:
-        out += verification_section()
     args.out.write_text("\n".join(out))
     print(f"wrote {args.out}")
     return 0

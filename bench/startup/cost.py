@@ -67,10 +67,10 @@ def idempotency_writes_per_event(subject: dict[str, Any]) -> float:
 
 
 def estimated_128mb_ms(subject: dict[str, Any]) -> float | None:
-    cpu = subject.get("warm_cpu_ms_per_event")
-    if cpu is None or "warm_mean_ms" not in subject:
+    cpu, mean = subject["warm_cpu_ms_per_event"], subject["warm_mean_ms"]
+    if cpu is None or mean is None:
         return None
-    wait = max(0.0, subject["warm_mean_ms"] - cpu)
+    wait = max(0.0, mean - cpu)
     return wait + cpu * VCPU_MB / 128
 
 

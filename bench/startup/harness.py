@@ -335,7 +335,7 @@ def run_once(processes: Processes, subject: Subject, moto: Moto, index: int, war
 def summarize(runs: list[RunResult]) -> dict[str, Any]:
     warm = [value for run in runs for value in run.warm_ms]
     peaks = [run.peak_rss_kib for run in runs]
-    out: dict[str, Any] = {
+    return {
         "runs": len(runs),
         "init_ms": statistics.median(run.init_ms for run in runs),
         "first_event_ms": statistics.median(run.first_event_ms for run in runs),
@@ -347,13 +347,14 @@ def summarize(runs: list[RunResult]) -> dict[str, Any]:
         "warm_events": len(warm),
         "cold_cpu_ms": _median_known(run.cold_cpu_ms for run in runs),
         "warm_cpu_ms_per_event": _median_known(run.warm_cpu_ms for run in runs),
+        # None without warm events (--warm 0).
+        "warm_p50_ms": percentile(warm, 50) if warm else None,
+        "warm_p99_ms": percentile(warm, 99) if warm else None,
+        "warm_mean_ms": statistics.fmean(warm) if warm else None,
+        "warm_max_ms": max(warm, default=None),
+        # Lambda bills each invocation rounded up to the next millisecond.
+        "warm_billed_ms_mean": statistics.fmean(math.ceil(value) for value in warm) if warm else None,
     }
-    if warm:
-        out.update({"warm_p50_ms": percentile(warm, 50), "warm_p99_ms": percentile(warm, 99),
-                    "warm_mean_ms": statistics.fmean(warm), "warm_max_ms": max(warm),
-                    # Lambda bills each invocation rounded up to the next millisecond.
-                    "warm_billed_ms_mean": statistics.fmean(math.ceil(value) for value in warm)})
-    return out
 
 
 def _median_known(values: Any) -> float | None:

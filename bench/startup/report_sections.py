@@ -1,8 +1,10 @@
 """Markdown sections of bench/REPORT.md for the start-up harness, the in-process handler
 overhead, deployment sizes and the cost model (bench/report.py puts them together).
 
-Inputs, all under bench/target/: startup.json (harness.py), pipeline.json (benches/pipeline.rs),
-sizes.json (sizes.py). A missing input makes its section say so instead of failing.
+Inputs, from bench/report.py's results directory (bench/target/ by default): startup.json
+(harness.py), pipeline.json (benches/pipeline.rs), peer_overhead.json (peer/overhead.py),
+sizes.json (sizes.py). A missing input makes its section say so, and its targets "not measured",
+instead of failing; a missing key in an input that is there fails.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ def _fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}×"
 
 
+def _field(subject: dict[str, Any], key: str, absent: Any = None) -> Any:
+    """A subject's harness figure (None when not measured), `absent` when the subject was not run
+    ({}); a key the harness does not write is a KeyError, so renaming one fails the smoke run."""
+    return subject[key] if subject else absent
+
+
 def _ratio_target(what: str, ours: float | None, peer: float | None, fmt: Any, limit: float) -> Target:
     """ours / peer ≤ limit; without both measurements: not measured, not met."""
     if ours is None or not peer:
@@ -57,18 +65,18 @@ def _ratio_target(what: str, ours: float | None, peer: float | None, fmt: Any, l
 
 
 def _startup_targets(ours: dict[str, Any], peer: dict[str, Any]) -> list[Target]:
-    rss = ours.get("peak_rss_kib")
+    rss = _field(ours, "peak_rss_kib")
     return [
-        _ratio_target("cold start ≤ 0.1× the peer", ours.get("cold_start_ms"), peer.get("cold_start_ms"), _ms,
-                      TARGET_COLD_RATIO),
-        _ratio_target("peak RSS ≤ 0.25× the peer", rss, peer.get("peak_rss_kib"), _mib, TARGET_RSS_RATIO),
+        _ratio_target("cold start ≤ 0.1× the peer", _field(ours, "cold_start_ms"), _field(peer, "cold_start_ms"),
+                      _ms, TARGET_COLD_RATIO),
+        _ratio_target("peak RSS ≤ 0.25× the peer", rss, _field(peer, "peak_rss_kib"), _mib, TARGET_RSS_RATIO),
         ("peak RSS ≤ 25 MiB", "not measured" if rss is None else _mib(rss), f"≤ {TARGET_RSS_MIB} MiB",
          rss is not None and rss <= TARGET_RSS_MIB * 1024),
     ]
 
 
 def startup_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target]]:
-    if not data or "rust" not in data.get("subjects", {}):
+    if not data or "rust" not in data["subjects"]:
         return (["## Cold and warm start", "", "Not run (`make bench` runs bench/startup/harness.py).", ""],
                 _startup_targets({}, {}))
     ours, peer = data["subjects"]["rust"], data["subjects"].get("peer", {})
@@ -96,7 +104,7 @@ def startup_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target
         f"ours/peer. Run on {data['date']}, {data['seconds']} s.",
         "",
         f"- **ours**: {ours['label']}",
-        f"- **peer**: {peer.get('label', 'not run')}; bench/peer/app.py, Powertools Idempotency "
+        f"- **peer**: {_field(peer, 'label', 'not run')}; bench/peer/app.py, Powertools Idempotency "
         "(DynamoDB persistence layer), `parameters.get_secret(max_age=300)`, `hmac`, run as "
         "`python -m awslambdaric app.handler`",
         "",
@@ -113,25 +121,25 @@ def startup_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target
         "|---|---:|---:|---:|",
     ]
     for label, key, fmt in rows:
-        lines.append(f"| {label} | {fmt(ours.get(key))} | {fmt(peer.get(key))} "
-                     f"| {_fmt_ratio(_ratio(ours.get(key), peer.get(key)))} |")
+        lines.append(f"| {label} | {fmt(ours[key])} | {fmt(_field(peer, key))} "
+                     f"| {_fmt_ratio(_ratio(ours[key], _field(peer, key)))} |")
+    peer_storage = _field(peer, "storage", {"items": "n/a", "expected": "n/a"})
     lines += [
         f"| cold starts, each (ms) | {', '.join(f'{v:.0f}' for v in ours['cold_start_ms_each'])} "
-        f"| {', '.join(f'{v:.0f}' for v in peer.get('cold_start_ms_each', []))} | |",
+        f"| {', '.join(f'{v:.0f}' for v in _field(peer, 'cold_start_ms_each', []))} | |",
         f"| events stored (counted in moto) / answered `stored` | {ours['storage']['items']} / "
-        f"{ours['storage']['expected']} | {peer.get('storage', {}).get('items', 'n/a')} / "
-        f"{peer.get('storage', {}).get('expected', 'n/a')} | |",
+        f"{ours['storage']['expected']} | {peer_storage['items']} / {peer_storage['expected']} | |",
         f"| forged events refused with 401, nothing stored | {ours['forged_refused']} | "
-        f"{peer.get('forged_refused', 'n/a')} | |",
+        f"{_field(peer, 'forged_refused', 'n/a')} | |",
         "",
         "AWS calls each subject made (moto's request log):",
         "",
         "| call | ours | peer |",
         "|---|---:|---:|",
     ]
-    keys = sorted(set(ours["calls"]) | set(peer.get("calls", {})))
-    for key in keys:
-        lines.append(f"| `{key}` | {ours['calls'].get(key, 0)} | {peer.get('calls', {}).get(key, 0)} |")
+    peer_calls = _field(peer, "calls", {})
+    for key in sorted(set(ours["calls"]) | set(peer_calls)):
+        lines.append(f"| `{key}` | {ours['calls'].get(key, 0)} | {peer_calls.get(key, 0)} |")
     lines += [
         "",
         "Ours loads the secret (AWSCURRENT and AWSPREVIOUS) and opens the DynamoDB connection at "
@@ -217,7 +225,7 @@ def sizes_section(data: dict[str, Any] | None) -> list[str]:
 
 
 def cost_section(data: dict[str, Any] | None) -> list[str]:
-    if not data or "peer" not in data.get("subjects", {}):
+    if not data or "peer" not in data["subjects"]:
         return ["## Cost per million webhooks", "", "Needs the harness results for both subjects.", ""]
     ours, peer = data["subjects"]["rust"], data["subjects"]["peer"]
     lines = [
@@ -236,7 +244,7 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         estimate = {}
         for name, subject in (("ours", ours), ("peer", peer)):
             if billed_key == "measured":  # already the mean of per-invocation round-ups
-                value = subject.get("warm_billed_ms_mean")
+                value = subject["warm_billed_ms_mean"]
             else:  # a mean duration: rounded up once, as Lambda would round one invocation
                 estimate[name] = cost.estimated_128mb_ms(subject)
                 value = None if estimate[name] is None else math.ceil(estimate[name])
