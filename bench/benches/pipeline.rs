@@ -20,6 +20,7 @@ use webhook_core::http::{HttpRequest, HttpResponse};
 use webhook_core::secrets::MemorySecrets;
 use webhook_core::store::MemoryStore;
 use webhook_core::telemetry::{EnvFilter, json_subscriber};
+use webhook_core::testing::api_gateway_event_json;
 use webhook_core::{Pipeline, Secret, VersionedSecret};
 
 const SECRET: &str = "bench-alocity-selfie-secret";
@@ -100,7 +101,7 @@ fn signed_events(batch: usize) -> Result<Vec<Vec<u8>>, Box<dyn std::error::Error
             let id = format!("00000000-0000-4000-8000-{batch:06}{index:06}");
             let body = selfie_body(&id, now);
             let header = webhook_core::verify::alocity::sign(&secret, now, body.as_bytes());
-            Ok(serde_json::to_vec(&api_gateway_event(
+            Ok(serde_json::to_vec(&delivery(
                 &body,
                 &header,
                 &format!("req-{batch}-{index}"),
@@ -137,44 +138,48 @@ fn selfie_body(id: &str, now: i64) -> String {
     body
 }
 
-fn api_gateway_event(body: &str, signature: &str, request_id: &str) -> Value {
-    json!({
-        "version": "2.0",
-        "routeKey": "POST /webhooks/alocity-selfie",
-        "rawPath": "/webhooks/alocity-selfie",
-        "rawQueryString": "",
-        "headers": {
-            "alocity-signature": signature,
-            "content-length": body.len().to_string(),
-            "content-type": "application/json",
-            "host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
-            "user-agent": "Alocity-Webhooks/1.0",
-            "x-amzn-trace-id": "Root=1-6b052678-d727bb89f8e34284a706b127",
-            "x-forwarded-for": "203.0.113.7",
-            "x-forwarded-port": "443",
-            "x-forwarded-proto": "https"
-        },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abcdef1234",
-            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "abcdef1234",
-            "http": {
-                "method": "POST",
-                "path": "/webhooks/alocity-selfie",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "Alocity-Webhooks/1.0"
-            },
-            "requestId": request_id,
-            "routeKey": "POST /webhooks/alocity-selfie",
-            "stage": "$default",
-            "time": "24/Nov/2026:06:00:00 +0000",
-            "timeEpoch": 1_795_500_000_000_i64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
+/// The API Gateway v2 event of a delivery through the deployed HTTP API route (template.yaml):
+/// the shared test event with the headers API Gateway and the sender add, on the route
+/// `POST /webhooks/alocity-selfie` instead of a Function URL's `$default`.
+fn delivery(body: &str, signature: &str, request_id: &str) -> Value {
+    const ROUTE: &str = "POST /webhooks/alocity-selfie";
+    const PATH: &str = "/webhooks/alocity-selfie";
+    const API: &str = "abcdef1234";
+    const HOST: &str = "abcdef1234.execute-api.us-east-1.amazonaws.com";
+    const USER_AGENT: &str = "Alocity-Webhooks/1.0";
+    let content_length = body.len().to_string();
+    let mut event = api_gateway_event_json(
+        "POST",
+        body.as_bytes(),
+        [
+            ("alocity-signature", signature),
+            ("content-length", &content_length),
+            ("content-type", "application/json"),
+            ("host", HOST),
+            ("user-agent", USER_AGENT),
+            (
+                "x-amzn-trace-id",
+                "Root=1-6b052678-d727bb89f8e34284a706b127",
+            ),
+            ("x-forwarded-for", "203.0.113.7"),
+            ("x-forwarded-port", "443"),
+            ("x-forwarded-proto", "https"),
+        ],
+        false,
+        request_id,
+    );
+    event["routeKey"] = ROUTE.into();
+    event["rawPath"] = PATH.into();
+    let context = &mut event["requestContext"];
+    context["apiId"] = API.into();
+    context["domainName"] = HOST.into();
+    context["domainPrefix"] = API.into();
+    context["http"]["path"] = PATH.into();
+    context["http"]["userAgent"] = USER_AGENT.into();
+    context["routeKey"] = ROUTE.into();
+    context["time"] = "24/Nov/2026:06:00:00 +0000".into();
+    context["timeEpoch"] = 1_795_500_000_000_i64.into();
+    event
 }
 
 /// Nearest-rank percentile of sorted samples, in thousandths: 500 is p50, 999 is p99.9.

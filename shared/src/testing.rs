@@ -113,15 +113,15 @@ impl VectorFile {
     }
 }
 
-/// Builds a request the way API Gateway v2 / a Function URL delivers it (lower-case header
-/// names, base64 when asked), by deserialising the event JSON as Lambda would.
-pub fn api_gateway_event<'a>(
+/// The event JSON API Gateway v2 / a Function URL sends for a request (lower-case header names,
+/// `content-type: application/json`, the body base64 when asked), as the Lambda runtime receives it.
+pub fn api_gateway_event_json<'a>(
     method: &str,
     body: &[u8],
     headers: impl IntoIterator<Item = (&'a str, &'a str)>,
     base64: bool,
     request_id: &str,
-) -> HttpRequest {
+) -> Value {
     let headers: serde_json::Map<String, Value> = headers
         .into_iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), Value::from(value)))
@@ -132,7 +132,7 @@ pub fn api_gateway_event<'a>(
     } else {
         String::from_utf8(body.to_vec()).expect("a non-base64 event body is text")
     };
-    let event = json!({
+    json!({
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": "/",
@@ -158,8 +158,22 @@ pub fn api_gateway_event<'a>(
         },
         "body": body,
         "isBase64Encoded": base64
-    });
-    serde_json::from_value(event).expect("a valid API Gateway v2 event")
+    })
+}
+
+/// Builds a request the way API Gateway v2 / a Function URL delivers it, by deserialising
+/// [`api_gateway_event_json`] as Lambda would.
+pub fn api_gateway_event<'a>(
+    method: &str,
+    body: &[u8],
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    base64: bool,
+    request_id: &str,
+) -> HttpRequest {
+    serde_json::from_value(api_gateway_event_json(
+        method, body, headers, base64, request_id,
+    ))
+    .expect("a valid API Gateway v2 event")
 }
 
 /// A signed vector as a POST request.
