@@ -53,6 +53,16 @@ pub struct Secrets {
     pub previous: String,
 }
 
+impl Secrets {
+    /// The candidate secrets, current then previous.
+    pub fn candidates(&self) -> Vec<VersionedSecret> {
+        vec![
+            VersionedSecret::current(&self.current),
+            VersionedSecret::previous(&self.previous),
+        ]
+    }
+}
+
 /// A request that must verify.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Vector {
@@ -101,10 +111,7 @@ impl VectorFile {
 
     /// The candidate secrets, current then previous.
     pub fn candidates(&self) -> Vec<VersionedSecret> {
-        vec![
-            VersionedSecret::current(&self.secrets.current),
-            VersionedSecret::previous(&self.secrets.previous),
-        ]
+        self.secrets.candidates()
     }
 
     /// `now` in unix milliseconds, for [`crate::Clock::Fixed`].
@@ -449,16 +456,6 @@ impl Corpus {
     }
 }
 
-impl CorpusMode {
-    /// The candidate secrets, current then previous.
-    pub fn candidates(&self) -> Vec<VersionedSecret> {
-        vec![
-            VersionedSecret::current(&self.secrets.current),
-            VersionedSecret::previous(&self.secrets.previous),
-        ]
-    }
-}
-
 impl CorpusCase {
     /// The case as an API Gateway v2 event, padded as the case says.
     pub fn request(&self, request_id: &str) -> HttpRequest {
@@ -527,7 +524,7 @@ where
     for (index, case) in cases.iter().enumerate() {
         let app = Pipeline::new(
             provider(config),
-            MemorySecrets::new(config.candidates()),
+            MemorySecrets::new(config.secrets.candidates()),
             MemoryStore::new(),
             corpus.max_body_bytes,
         )
