@@ -265,6 +265,11 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         total_ours = sum(usd for *_, usd in rows_ours)
         total_peer = sum(usd for *_, usd in rows_peer)
         lines += [f"| **total** | | | **{total_ours:.2f}** | **{total_peer:.2f}** |", ""]
+        usd_ours = {item: usd for item, _, usd in rows_ours}
+        usd_peer = {item: usd for item, _, usd in rows_peer}
+        gaps = {item: usd_peer.get(item, 0.0) - usd_ours.get(item, 0.0) for item in usd_ours | usd_peer}
+        widest = max(gaps, key=lambda item: abs(gaps[item]))
+        lines += [f"The largest difference: {widest} (peer − ours = ${gaps[widest]:.2f}).", ""]
         if billed_key == "estimated":
             lines += [
                 f"128 MB estimate: I/O wait (mean duration minus CPU time) + CPU time × 1769/128: "
@@ -273,8 +278,7 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
                 "",
             ]
     lines += [
-        "DynamoDB writes dominate both; the Lambda duration is where the two differ most. Fixed "
-        "monthly costs (the secret, $0.40 a month; alarms; storage) are the same for both and "
+        "Fixed monthly costs (the secret, $0.40 a month; alarms; storage) are the same for both and "
         "left out.",
         "",
     ]
