@@ -398,9 +398,9 @@ def base_env(proxy_endpoint: str) -> dict[str, str]:
     return env
 
 
-def start_instance(processes: Processes, inst: Instance) -> None:
-    """`cargo lambda watch` on its own port. Env reaches the functions both by inheritance and by
-    --env-file (which wins over inherited values)."""
+def start_instance(processes: Processes, inst: Instance, extra: tuple[str, ...] = ()) -> None:
+    """`cargo lambda watch` on its own port, with `extra` arguments. Env reaches the functions
+    both by inheritance and by --env-file (which wins over inherited values)."""
     env_file = processes.log_dir / f"watch-{inst.name}.env"
     fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in (
         "EVENTS_TABLE", "FACEIO_APP_ID", "AMANI_AUTH_MODE", "AMANI_TOKEN_HEADER", "STORE_DEADLINE_MS",
@@ -409,7 +409,7 @@ def start_instance(processes: Processes, inst: Instance) -> None:
     env_file.write_text("".join(f"{k}={inst.env[k]}\n" for k in sorted(fn_keys)))
     argv = [str(CARGO_LAMBDA), "lambda", "watch",
             "--invoke-address", "127.0.0.1", "--invoke-port", str(inst.port),
-            "--ignore-changes", "--env-file", str(env_file)]
+            "--ignore-changes", "--env-file", str(env_file), *extra]
     inst.proc = processes.spawn(f"watch-{inst.name}", argv, env=inst.env)
 
 
@@ -479,14 +479,18 @@ def moto_endpoint(processes):
 
 @pytest.fixture(scope="session")
 def proxy(processes, moto_endpoint):
+    return spawn_proxy(processes, "proxy", moto_endpoint.rsplit("/", 1)[-1])[0]
+
+
+def spawn_proxy(processes: Processes, name: str, upstream: str) -> tuple[Proxy, subprocess.Popen]:
+    """A fault-injecting proxy in front of `upstream` (host:port), ready to forward."""
     port, control = free_port(), free_port()
-    upstream = moto_endpoint.rsplit("/", 1)[-1]
-    proc = processes.spawn("proxy", [sys.executable, str(SCRIPTS / "fault_proxy.py"), "--listen",
-                                     f"127.0.0.1:{port}", "--upstream", upstream, "--control",
-                                     f"127.0.0.1:{control}"])
+    proc = processes.spawn(name, [sys.executable, str(SCRIPTS / "fault_proxy.py"), "--listen",
+                                  f"127.0.0.1:{port}", "--upstream", upstream, "--control",
+                                  f"127.0.0.1:{control}"])
     wait_port(control, 30, proc)
     wait_port(port, 30, proc)
-    return Proxy(port, control)
+    return Proxy(port, control), proc
 
 
 @pytest.fixture

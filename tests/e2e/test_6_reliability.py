@@ -43,7 +43,6 @@ from conftest import (
     MODES,
     READY_TIMEOUT,
     REPO,
-    SCRIPTS,
     Aws,
     Event,
     Instance,
@@ -59,6 +58,8 @@ from conftest import (
     prebuild,
     sha256_hex,
     sign_headers,
+    spawn_proxy,
+    start_instance,
     wait_function,
     wait_port,
 )
@@ -164,28 +165,6 @@ class Rel:
         return "\n".join(f"--- {n} ---\n{self.processes.log_tail(n, lines)}" for n in names)
 
 
-def _start(processes, inst: Instance, extra: list[str]) -> None:
-    """As conftest.start_instance, plus extra `cargo lambda watch` arguments (--concurrency)."""
-    env_file = processes.log_dir / f"watch-{inst.name}.env"
-    fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in (
-        "EVENTS_TABLE", "FACEIO_APP_ID", "AMANI_AUTH_MODE", "AMANI_TOKEN_HEADER", "STORE_DEADLINE_MS",
-        "TIMESTAMP_TOLERANCE_SECS", "WEBHOOK_SECRET_ID", "SECRET_CACHE_TTL_SECS", "RUST_LOG")]
-    env_file.write_text("".join(f"{k}={inst.env[k]}\n" for k in sorted(fn_keys)))
-    argv = [str(CARGO_LAMBDA), "lambda", "watch", "--invoke-address", "127.0.0.1",
-            "--invoke-port", str(inst.port), "--ignore-changes", "--env-file", str(env_file), *extra]
-    inst.proc = processes.spawn(f"watch-{inst.name}", argv, env=inst.env)
-
-
-def _proxy(processes, name: str, upstream: str) -> tuple[Proxy, Any]:
-    port, control = free_port(), free_port()
-    proc = processes.spawn(name, [sys.executable, str(SCRIPTS / "fault_proxy.py"), "--listen",
-                                  f"127.0.0.1:{port}", "--upstream", upstream, "--control",
-                                  f"127.0.0.1:{control}"])
-    wait_port(control, 30, proc)
-    wait_port(port, 30, proc)
-    return Proxy(port, control), proc
-
-
 @pytest.fixture(scope="module")
 def rel(processes, request):
     if not CARGO_LAMBDA.exists():
@@ -205,9 +184,9 @@ def rel(processes, request):
         secrets = load_vectors(mode.name)["secrets"]
         aws.seed_secret(mode.secret_id, secrets["previous"], secrets["current"])
 
-    proxy, proc = _proxy(processes, "proxy-rel", f"127.0.0.1:{port}")
+    proxy, proc = spawn_proxy(processes, "proxy-rel", f"127.0.0.1:{port}")
     spawned.append(proc)
-    sm_proxy, proc = _proxy(processes, "proxy-rel-sm", f"127.0.0.1:{port}")
+    sm_proxy, proc = spawn_proxy(processes, "proxy-rel-sm", f"127.0.0.1:{port}")
     spawned.append(proc)
 
     env = {**base_env(proxy.endpoint), "EVENTS_TABLE": REL_TABLE}
@@ -225,8 +204,8 @@ def rel(processes, request):
     }
     try:
         for inst in instances.values():
-            extra = [] if inst.name == "rel-sm" else ["--concurrency", str(FUNCTION_CONCURRENCY)]
-            _start(processes, inst, extra)
+            extra = () if inst.name == "rel-sm" else ("--concurrency", str(FUNCTION_CONCURRENCY))
+            start_instance(processes, inst, extra)
             spawned.append(inst.proc)
         deadline = time.monotonic() + READY_TIMEOUT
         for inst in instances.values():
