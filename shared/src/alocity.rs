@@ -5,14 +5,15 @@
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::catalog::{self, AuditRule, Catalog, Fresh, Sample, Signer};
 use crate::config::{ConfigError, Env};
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent, field_ci, unix_seconds_to_iso};
-use crate::secret::VersionedSecret;
-use crate::verify::alocity::{AlocitySignature, DEFAULT_TOLERANCE_SECS, HEADER};
+use crate::secret::{Secret, VersionedSecret};
+use crate::verify::alocity::{self as scheme, AlocitySignature, DEFAULT_TOLERANCE_SECS, HEADER};
 use crate::verify::{Verified, VerifyError};
 
 /// The envelope around every Alocity event. Field names are matched in any case: the example
@@ -66,10 +67,25 @@ impl Envelope {
     }
 }
 
-/// One Alocity product's event model.
+/// One Alocity product's event model, and what the tools know of it.
 pub trait AlocityProduct: Send + Sync + 'static {
     /// Provider short name (`alocity-selfie`, `alocity`).
     const NAME: &'static str;
+    /// The function's binary and cargo package (`env!("CARGO_PKG_NAME")` of the product crate).
+    const BINARY: &'static str;
+    /// What the product does, in a few words.
+    const ABOUT: &'static str;
+    /// The secret the local stack gives the function.
+    const DEV_SECRET: &'static str;
+    /// The documented event codes, the default sample first.
+    const EVENT_CODES: &'static [&'static str];
+    /// The fixture body of a documented code (`tests/fixtures/<provider>/<code>.json`).
+    fn fixture(code: &str) -> Option<&'static str>;
+    /// Fresh values for the product's own payload fields, beyond the ids and the time every
+    /// sample gets (e.g. a device serial number). The default changes nothing.
+    fn refresh_payload(body: String, _fresh: &Fresh) -> String {
+        body
+    }
     /// The typed event, chosen by `EventCode`.
     type Kind: Debug + Clone + PartialEq + Send + Sync;
     /// Reads the typed event from the envelope; unknown codes become an `Unknown` variant.
@@ -115,6 +131,12 @@ pub struct Alocity<P> {
     product: PhantomData<fn() -> P>,
 }
 
+impl<P> Default for Alocity<P> {
+    fn default() -> Self {
+        Self::new(DEFAULT_TOLERANCE_SECS)
+    }
+}
+
 impl<P> Alocity<P> {
     /// A provider with the given replay tolerance.
     pub fn new(tolerance_secs: u64) -> Self {
@@ -152,7 +174,7 @@ impl<P: AlocityProduct> Provider for Alocity<P> {
 
     fn audit_signature(&self, headers: &HeaderMap) -> Option<String> {
         headers
-            .get(HEADER)
+            .get(HEADER_NAME)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
     }
@@ -166,6 +188,113 @@ impl<P: AlocityProduct> Provider for Alocity<P> {
             kind,
             subject,
         })
+    }
+}
+
+/// Signs like Alocity: `Alocity-Signature: t:<now>,sig:<base64 HMAC-SHA256(secret, "t.body")>`.
+#[derive(Debug)]
+pub struct AlocitySigner(pub Secret);
+
+const HEADER_NAME: HeaderName = HeaderName::from_static(HEADER);
+
+impl Signer for AlocitySigner {
+    fn header(&self, body: &[u8], now: i64, tamper: bool) -> (HeaderName, String) {
+        (
+            HEADER_NAME,
+            scheme::sign(&self.0, now, &catalog::tampered(body, tamper)),
+        )
+    }
+}
+
+/// The tamper audit for Alocity: the stored header is checked against the stored body at the
+/// time it was signed (its own `t`), so no replay window applies to an event stored long ago.
+///
+/// # Errors
+/// A malformed stored header, or no candidate secret whose MAC matches the body.
+pub fn reverify(
+    secrets: &[VersionedSecret],
+    body: &[u8],
+    signature: &str,
+) -> Result<Verified, VerifyError> {
+    let value =
+        HeaderValue::from_str(signature).map_err(|_| VerifyError::MalformedHeader(HEADER))?;
+    let signed_at = scheme::parse_header(signature)?.timestamp;
+    let mut headers = HeaderMap::new();
+    headers.insert(HEADER_NAME, value);
+    AlocitySignature { tolerance_secs: 0 }.verify(secrets, body, &headers, signed_at)
+}
+
+/// An Alocity product's [`Catalog`]: the shared signing and audit, the product's codes and
+/// fixtures.
+pub struct AlocityCatalog<P>(PhantomData<fn() -> P>);
+
+impl<P> AlocityCatalog<P> {
+    /// The catalogue of product `P`.
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<P: AlocityProduct> std::fmt::Debug for AlocityCatalog<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AlocityCatalog").field(&P::NAME).finish()
+    }
+}
+
+impl<P> Default for AlocityCatalog<P> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P: AlocityProduct> Catalog for AlocityCatalog<P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn binary(&self) -> &'static str {
+        P::BINARY
+    }
+
+    fn about(&self) -> &'static str {
+        P::ABOUT
+    }
+
+    fn signing(&self) -> &'static str {
+        "Alocity-Signature `t:<now>,sig:<base64 HMAC-SHA256(secret, \"t.body\")>`"
+    }
+
+    fn dev_secret(&self) -> &'static str {
+        P::DEV_SECRET
+    }
+
+    fn event_codes(&self) -> &'static [&'static str] {
+        P::EVENT_CODES
+    }
+
+    /// The fixture with fresh ids (every UUID) and `TimeStamp` now.
+    fn sample(&self, code: &str, fresh: &Fresh, _env: &Env) -> Option<Sample> {
+        let event_code = catalog::find_code(P::EVENT_CODES, code)?;
+        let body = fresh.with_fresh_uuids(P::fixture(event_code)?);
+        let body = catalog::replace_value(&body, "/TimeStamp", &Value::from(fresh.now))?;
+        let body = P::refresh_payload(body, fresh);
+        let json: Value = serde_json::from_str(&body).ok()?;
+        let subject = Alocity::<P>::default()
+            .parse(&json)
+            .and_then(|event| event.subject.clone());
+        Some(Sample {
+            body: body.into_bytes(),
+            event_code,
+            subject,
+        })
+    }
+
+    fn signer(&self, _env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {
+        Ok(Box::new(AlocitySigner(secret)))
+    }
+
+    fn audit(&self) -> Option<AuditRule> {
+        Some(reverify)
     }
 }
 
@@ -196,5 +325,60 @@ mod tests {
         );
         assert_eq!(Envelope::from_json(&serde_json::json!({"Id": "x"})), None);
         assert_eq!(Envelope::from_json(&serde_json::json!([1, 2])), None);
+    }
+
+    fn secrets() -> Vec<VersionedSecret> {
+        vec![
+            VersionedSecret::current("new-secret"),
+            VersionedSecret::previous("old-secret"),
+        ]
+    }
+
+    #[test]
+    fn an_old_signature_still_verifies_its_body_in_the_audit() {
+        let body = br#"{"Id":"e1","EventCode":"PinOk"}"#;
+        // Signed in 2001: far outside any replay window.
+        let header = scheme::sign(&Secret::new("old-secret"), 1_000_000_000, body);
+        let verified = reverify(&secrets(), body, &header).unwrap();
+        assert_eq!(verified.version, crate::SecretVersion::Previous);
+    }
+
+    #[test]
+    fn an_altered_body_or_a_garbled_header_fails_the_audit() {
+        let body = br#"{"Id":"e1","EventCode":"PinOk"}"#;
+        let header = scheme::sign(&Secret::new("new-secret"), 1_000_000_000, body);
+        let altered = br#"{"Id":"e1","EventCode":"PinFailures"}"#;
+        assert_eq!(
+            reverify(&secrets(), altered, &header),
+            Err(VerifyError::SignatureMismatch)
+        );
+        assert_eq!(
+            reverify(&secrets(), body, "garbage"),
+            Err(VerifyError::MalformedHeader(HEADER))
+        );
+        assert_eq!(
+            reverify(&secrets(), body, "t:1,sig:\u{7f}"),
+            Err(VerifyError::MalformedHeader(HEADER))
+        );
+    }
+
+    #[test]
+    fn the_signer_signs_what_the_scheme_verifies_and_tampering_breaks_it() {
+        let body = br#"{"Id":"e1"}"#;
+        let signer = AlocitySigner(Secret::new("new-secret"));
+        for (tamper, expected) in [
+            (false, Ok(crate::SecretVersion::Current)),
+            (true, Err(VerifyError::SignatureMismatch)),
+        ] {
+            let (name, value) = signer.header(body, 1000, tamper);
+            let mut headers = HeaderMap::new();
+            headers.insert(name, value.parse().unwrap());
+            assert_eq!(
+                AlocitySignature::default()
+                    .verify(&secrets(), body, &headers, 1000)
+                    .map(|verified| verified.version),
+                expected
+            );
+        }
     }
 }

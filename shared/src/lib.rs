@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alocity;
+pub mod catalog;
 pub mod config;
 pub mod http;
 pub mod pipeline;
@@ -19,6 +20,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod verify;
 
+pub use catalog::{Catalog, Fresh, Sample, Setting, Signer};
 pub use pipeline::{Clock, Pipeline};
 pub use provider::{IdempotencyKey, Provider, ProviderEvent};
 pub use secret::{Secret, SecretVersion, VersionedSecret};

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use webhook_core::alocity::{Alocity, AlocityProduct, Envelope};
+use webhook_core::alocity::{Alocity, AlocityCatalog, AlocityProduct, Envelope};
 
 /// The Alocity Selfie product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +12,19 @@ pub struct Selfie;
 
 /// The Alocity Selfie provider: signature scheme plus [`SelfieEvent`].
 pub type AlocitySelfie = Alocity<Selfie>;
+
+/// What the tools (the `webhooks` CLI, `make dev`, the end-to-end suite) know of Alocity Selfie.
+pub static CATALOG: AlocityCatalog<Selfie> = AlocityCatalog::new();
+
+webhook_core::documented_events!("alocity-selfie":
+    "InviteSent",
+    "Template",
+    "InviteInvalid",
+    "FaceQualityFailures",
+    "PinFailures",
+    "PinOk",
+    "FaceMatched",
+);
 
 /// Every Alocity Selfie event, by `EventCode`.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,7 +85,15 @@ pub struct FaceMatchedPayload {
 
 impl AlocityProduct for Selfie {
     const NAME: &'static str = "alocity-selfie";
+    const BINARY: &'static str = env!("CARGO_PKG_NAME");
+    const ABOUT: &'static str = "Alocity Selfie: face-enrolment invitations";
+    const DEV_SECRET: &'static str = "dev-alocity-selfie-secret";
+    const EVENT_CODES: &'static [&'static str] = EVENT_CODES;
     type Kind = SelfieEvent;
+
+    fn fixture(code: &str) -> Option<&'static str> {
+        fixture(code)
+    }
 
     fn classify(envelope: &Envelope) -> SelfieEvent {
         let typed = match envelope.event_code.as_str() {

@@ -5,7 +5,8 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use webhook_core::alocity::{Alocity, AlocityProduct, Envelope};
+use webhook_core::Fresh;
+use webhook_core::alocity::{Alocity, AlocityCatalog, AlocityProduct, Envelope};
 use webhook_core::provider::{field_ci, scalar_text};
 
 /// The Alocity access-control product.
@@ -14,6 +15,19 @@ pub struct AccessControl;
 
 /// The Alocity access-control provider: signature scheme plus [`AccessEvent`].
 pub type AlocityAccess = Alocity<AccessControl>;
+
+/// What the tools (the `webhooks` CLI, `make dev`, the end-to-end suite) know of Alocity access
+/// control.
+pub static CATALOG: AlocityCatalog<AccessControl> = AlocityCatalog::new();
+
+webhook_core::documented_events!("alocity":
+    "accesslog.created",
+    "door.healthcheck",
+    "door.state",
+    "lock.state",
+    "user.card",
+    "user.face",
+);
 
 /// Every Alocity access-control event, by `EventCode`.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,7 +192,23 @@ impl AccessLog {
 
 impl AlocityProduct for AccessControl {
     const NAME: &'static str = "alocity";
+    const BINARY: &'static str = env!("CARGO_PKG_NAME");
+    const ABOUT: &'static str = "Alocity access control: doors, locks, access logs, cards, faces";
+    const DEV_SECRET: &'static str = "dev-alocity-secret";
+    const EVENT_CODES: &'static [&'static str] = EVENT_CODES;
     type Kind = AccessEvent;
+
+    fn fixture(code: &str) -> Option<&'static str> {
+        fixture(code)
+    }
+
+    /// A fresh device serial number (`ALC-DR-` and six digits), so each sample is about a new
+    /// device.
+    fn refresh_payload(body: String, fresh: &Fresh) -> String {
+        let serial = format!("ALC-DR-{:06}", fresh.below("serial", 1_000_000));
+        webhook_core::catalog::replace_value(&body, "/Payload/serialNumber", &Value::from(serial))
+            .unwrap_or(body)
+    }
 
     fn classify(envelope: &Envelope) -> AccessEvent {
         let typed = match envelope.event_code.as_str() {

@@ -3,15 +3,22 @@
 
 #![forbid(unsafe_code)]
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::Value;
+use webhook_core::catalog::{self, AuditRule, Catalog, Fresh, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::{field_ci, scalar_text, unix_seconds_to_iso};
+use webhook_core::pyjson::python_dumps;
 use webhook_core::verify::amani::{self, DEFAULT_TOKEN_HEADER, SIGNATURE_HEADER};
 use webhook_core::{
-    IdempotencyKey, Provider, ProviderEvent, Verified, VerifyError, VersionedSecret,
+    IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
 };
+
+/// The environment variable choosing the security mode.
+pub const AUTH_MODE_VAR: &str = "AMANI_AUTH_MODE";
+/// The environment variable naming the token header (token mode).
+pub const TOKEN_HEADER_VAR: &str = "AMANI_TOKEN_HEADER";
 
 /// How Amani proves a webhook is theirs, chosen when the webhook is made (`signature_enabled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,16 +46,16 @@ impl Amani {
     /// # Errors
     /// An unknown mode, or a token header name that is not a valid HTTP header name.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let auth = match env.get("AMANI_AUTH_MODE").unwrap_or("signature") {
+        let auth = match env.get(AUTH_MODE_VAR).unwrap_or("signature") {
             mode if mode.eq_ignore_ascii_case("signature") => AmaniAuth::Signature,
             mode if mode.eq_ignore_ascii_case("token") => {
                 let name = env
-                    .get("AMANI_TOKEN_HEADER")
+                    .get(TOKEN_HEADER_VAR)
                     .unwrap_or(DEFAULT_TOKEN_HEADER)
                     .to_ascii_lowercase();
                 if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                     return Err(ConfigError {
-                        name: "AMANI_TOKEN_HEADER",
+                        name: TOKEN_HEADER_VAR,
                         problem: format!("has value {name:?} which is not an HTTP header name"),
                     });
                 }
@@ -59,7 +66,7 @@ impl Amani {
             }
             other => {
                 return Err(ConfigError {
-                    name: "AMANI_AUTH_MODE",
+                    name: AUTH_MODE_VAR,
                     problem: format!("has value {other:?}; expected \"signature\" or \"token\""),
                 });
             }
@@ -235,5 +242,170 @@ impl Provider for Amani {
 
     fn parse(&self, body: &Value) -> Option<AmaniEvent> {
         AmaniEvent::from_json(body)
+    }
+}
+
+webhook_core::documented_events!("amani":
+    "profile_create",
+    "profile_update",
+    "profile_status_change",
+    "profile_level_update",
+    "document_upload",
+    "document_delete",
+    "document_update",
+    "document_status_change",
+    "zip_file_create",
+    "video_call_status_change",
+);
+
+/// What the tools (the `webhooks` CLI, `make dev`, the end-to-end suite) know of Amani.
+pub static CATALOG: AmaniCatalog = AmaniCatalog;
+
+/// Amani's [`Catalog`].
+#[derive(Debug, Clone, Copy)]
+pub struct AmaniCatalog;
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        env: AUTH_MODE_VAR,
+        flag: "amani-mode",
+        help: "Amani only: how the webhook is authenticated, signature or token [default: \
+               signature]",
+        dev: Some("signature"),
+    },
+    Setting {
+        env: TOKEN_HEADER_VAR,
+        flag: "token-header",
+        help: "Amani token mode only: the header carrying the token [default: Webhook-Token]",
+        dev: None,
+    },
+];
+
+impl Catalog for AmaniCatalog {
+    fn name(&self) -> &'static str {
+        Amani::NAME
+    }
+
+    fn binary(&self) -> &'static str {
+        env!("CARGO_PKG_NAME")
+    }
+
+    fn about(&self) -> &'static str {
+        "Amani KYC: profiles and documents"
+    }
+
+    fn signing(&self) -> &'static str {
+        "`Webhook-Signature` over the Python json.dumps bytes (which are also what is sent), or \
+         the token in --token-header"
+    }
+
+    fn dev_secret(&self) -> &'static str {
+        "dev-amani-secret"
+    }
+
+    fn settings(&self) -> &'static [Setting] {
+        SETTINGS
+    }
+
+    fn event_codes(&self) -> &'static [&'static str] {
+        EVENT_CODES
+    }
+
+    /// The fixture with fresh ids (every UUID) and update time, as Python's `json.dumps` writes
+    /// it: what Amani's sender puts on the wire.
+    fn sample(&self, code: &str, fresh: &Fresh, _env: &Env) -> Option<Sample> {
+        let event_code = catalog::find_code(EVENT_CODES, code)?;
+        let mut body = fresh.with_fresh_uuids(fixture(event_code)?);
+        let updated_at = format!(
+            "{}.{:06}Z",
+            unix_seconds_to_iso(fresh.now)?.trim_end_matches('Z'),
+            fresh.below("updated-at", 1_000_000)
+        );
+        for pointer in ["/profile/updated_at", "/updated_at"] {
+            body = catalog::replace_value(&body, pointer, &Value::from(updated_at.as_str()))
+                .unwrap_or(body);
+        }
+        let body = python_dumps(body.as_bytes()).ok()?;
+        let subject = serde_json::from_slice(&body)
+            .ok()
+            .and_then(|json| AmaniEvent::from_json(&json))
+            .and_then(|event| event.subject().map(str::to_owned));
+        Some(Sample {
+            body,
+            event_code,
+            subject,
+        })
+    }
+
+    fn signer(&self, env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {
+        match Amani::from_env(env)?.auth {
+            AmaniAuth::Signature if env.get(TOKEN_HEADER_VAR).is_some() => Err(ConfigError {
+                name: TOKEN_HEADER_VAR,
+                problem: format!("applies only when {AUTH_MODE_VAR} is token"),
+            }),
+            AmaniAuth::Signature => Ok(Box::new(SignatureSigner(secret))),
+            AmaniAuth::Token { header } => Ok(Box::new(TokenSigner {
+                secret,
+                header: HeaderName::from_bytes(header.as_bytes()).map_err(|_| ConfigError {
+                    name: TOKEN_HEADER_VAR,
+                    problem: format!("has value {header:?} which is not an HTTP header name"),
+                })?,
+            })),
+        }
+    }
+
+    fn audit(&self) -> Option<AuditRule> {
+        Some(reverify)
+    }
+}
+
+/// The tamper audit for signature mode: the stored `Webhook-Signature` against the stored body
+/// (either form, as on arrival).
+///
+/// # Errors
+/// A malformed stored header, or no candidate secret that signs the body.
+pub fn reverify(
+    secrets: &[VersionedSecret],
+    body: &[u8],
+    signature: &str,
+) -> Result<Verified, VerifyError> {
+    let value = HeaderValue::from_str(signature)
+        .map_err(|_| VerifyError::MalformedHeader(SIGNATURE_HEADER))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(SIGNATURE_HEADER, value);
+    amani::verify_signature(secrets, body, &headers)
+}
+
+/// Signs as Amani does: `Webhook-Signature` = base64 HMAC-SHA256 of the `json.dumps` bytes (a
+/// body that is not JSON is signed as it is).
+#[derive(Debug)]
+pub struct SignatureSigner(pub Secret);
+
+impl Signer for SignatureSigner {
+    fn header(&self, body: &[u8], _now: i64, tamper: bool) -> (HeaderName, String) {
+        let message = python_dumps(body).unwrap_or_else(|_| body.to_vec());
+        (
+            HeaderName::from_static(SIGNATURE_HEADER),
+            amani::sign(&self.0, &catalog::tampered(&message, tamper)),
+        )
+    }
+}
+
+/// Token mode: the secret itself in a header.
+#[derive(Debug)]
+pub struct TokenSigner {
+    /// The token.
+    pub secret: Secret,
+    /// The header carrying it.
+    pub header: HeaderName,
+}
+
+impl Signer for TokenSigner {
+    fn header(&self, _body: &[u8], _now: i64, tamper: bool) -> (HeaderName, String) {
+        let token = catalog::tampered(self.secret.expose(), tamper);
+        (
+            self.header.clone(),
+            String::from_utf8_lossy(&token).into_owned(),
+        )
     }
 }

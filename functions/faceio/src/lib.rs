@@ -3,15 +3,19 @@
 
 #![forbid(unsafe_code)]
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 use serde_json::Value;
+use webhook_core::catalog::{self, Catalog, Fresh, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::field_ci;
 use webhook_core::verify::bearer;
 use webhook_core::{
-    IdempotencyKey, Provider, ProviderEvent, Verified, VerifyError, VersionedSecret,
+    IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
 };
+
+/// The environment variable holding the application's public id.
+pub const APP_ID_VAR: &str = "FACEIO_APP_ID";
 
 /// The FACEIO provider for one application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +31,20 @@ impl Faceio {
     /// When it is not set.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            app_id: env.required("FACEIO_APP_ID")?,
+            app_id: env.required(APP_ID_VAR)?,
         })
+    }
+
+    /// FACEIO's `appId` must be the configured application's public id, exactly.
+    ///
+    /// # Errors
+    /// [`VerifyError::WrongApp`] when it is another application's.
+    pub fn check_app_id(&self, app_id: &str) -> Result<(), VerifyError> {
+        if app_id == self.app_id {
+            Ok(())
+        } else {
+            Err(VerifyError::WrongApp)
+        }
     }
 }
 
@@ -151,6 +167,113 @@ impl Provider for Faceio {
             .and_then(|json| field_ci(json, "appId"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        bearer::check_app_id(&self.app_id, app_id)
+        self.check_app_id(app_id)
+    }
+}
+
+webhook_core::documented_events!("faceio": "ENROLL", "AUTH", "DELETION");
+
+/// What the tools (the `webhooks` CLI, `make dev`, the end-to-end suite) know of FACEIO.
+pub static CATALOG: FaceioCatalog = FaceioCatalog;
+
+/// FACEIO's [`Catalog`].
+#[derive(Debug, Clone, Copy)]
+pub struct FaceioCatalog;
+
+/// The application id of the local stack.
+const DEV_APP_ID: &str = "local-faceio-app";
+
+const SETTINGS: &[Setting] = &[Setting {
+    env: APP_ID_VAR,
+    flag: "app-id",
+    help: "FACEIO only: the application id put in generated bodies",
+    dev: Some(DEV_APP_ID),
+}];
+
+impl Catalog for FaceioCatalog {
+    fn name(&self) -> &'static str {
+        Faceio::NAME
+    }
+
+    fn binary(&self) -> &'static str {
+        env!("CARGO_PKG_NAME")
+    }
+
+    fn about(&self) -> &'static str {
+        "FACEIO: enrolment, authentication, deletion"
+    }
+
+    fn signing(&self) -> &'static str {
+        "`WWW-Authenticate: Bearer <token>`"
+    }
+
+    fn dev_secret(&self) -> &'static str {
+        "dev-faceio-token"
+    }
+
+    fn settings(&self) -> &'static [Setting] {
+        SETTINGS
+    }
+
+    fn event_codes(&self) -> &'static [&'static str] {
+        EVENT_CODES
+    }
+
+    /// The fixture with a fresh facial id and client IP, today's date, and the configured
+    /// application id.
+    fn sample(&self, code: &str, fresh: &Fresh, env: &Env) -> Option<Sample> {
+        let event_code = catalog::find_code(EVENT_CODES, code)?;
+        let facial_id = format!("{}fioa", fresh.hex("facial-id", 32));
+        let client_ip = format!("203.0.113.{}", fresh.below("client-ip", 254) + 1);
+        let app_id = env.get(APP_ID_VAR).unwrap_or(DEV_APP_ID);
+        let mut body = fresh.with_fresh_uuids(fixture(event_code)?);
+        for (pointer, value) in [
+            ("/facialId", facial_id.as_str()),
+            ("/appId", app_id),
+            ("/clientIp", client_ip.as_str()),
+            ("/details/timestamp", &fresh.day()),
+            ("/payload/whoami", &fresh.uuid("whoami")),
+        ] {
+            body = catalog::replace_value(&body, pointer, &Value::from(value)).unwrap_or(body);
+        }
+        Some(Sample {
+            body: body.into_bytes(),
+            event_code,
+            subject: Some(facial_id),
+        })
+    }
+
+    fn signer(&self, _env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {
+        Ok(Box::new(BearerSigner(secret)))
+    }
+}
+
+/// Sends the token as FACEIO does: `WWW-Authenticate: Bearer <token>`.
+#[derive(Debug)]
+pub struct BearerSigner(pub Secret);
+
+impl Signer for BearerSigner {
+    fn header(&self, _body: &[u8], _now: i64, tamper: bool) -> (HeaderName, String) {
+        let token = catalog::tampered(self.0.expose(), tamper);
+        (
+            HeaderName::from_static(bearer::HEADER),
+            format!("Bearer {}", String::from_utf8_lossy(&token)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_id_must_match_exactly() {
+        let faceio = Faceio {
+            app_id: "app-1".into(),
+        };
+        assert_eq!(faceio.check_app_id("app-1"), Ok(()));
+        assert_eq!(faceio.check_app_id("app-2"), Err(VerifyError::WrongApp));
+        assert_eq!(faceio.check_app_id("APP-1"), Err(VerifyError::WrongApp));
+        assert_eq!(faceio.check_app_id(""), Err(VerifyError::WrongApp));
     }
 }

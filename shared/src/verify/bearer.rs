@@ -1,5 +1,5 @@
 //! FACEIO's bearer token: `WWW-Authenticate: Bearer <token>`, with `Authorization: Bearer
-//! <token>` accepted as a fallback, plus the check that the event names our application.
+//! <token>` accepted as a fallback.
 
 use http::HeaderMap;
 use subtle::ConstantTimeEq as _;
@@ -55,18 +55,6 @@ pub(crate) fn match_token(secrets: &[VersionedSecret], tokens: &[&str]) -> Optio
         })
 }
 
-/// FACEIO's `appId` must be the configured application's public id.
-///
-/// # Errors
-/// [`VerifyError::WrongApp`] when it is another application's.
-pub fn check_app_id(expected: &str, app_id: &str) -> Result<(), VerifyError> {
-    if app_id == expected {
-        Ok(())
-    } else {
-        Err(VerifyError::WrongApp)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,13 +69,5 @@ mod tests {
         assert_eq!(parse_bearer("Bearer    "), None);
         assert_eq!(parse_bearer("abc"), None);
         assert_eq!(parse_bearer("Bearerabc"), None);
-    }
-
-    #[test]
-    fn app_id_must_match_exactly() {
-        assert_eq!(check_app_id("app-1", "app-1"), Ok(()));
-        assert_eq!(check_app_id("app-1", "app-2"), Err(VerifyError::WrongApp));
-        assert_eq!(check_app_id("app-1", "APP-1"), Err(VerifyError::WrongApp));
-        assert_eq!(check_app_id("app-1", ""), Err(VerifyError::WrongApp));
     }
 }
