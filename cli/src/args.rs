@@ -4,10 +4,15 @@
 //! as plain text rather than rustdoc Markdown.
 #![allow(clippy::doc_markdown)]
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+use webhook_core::store::query::TimeWindow;
 
+use crate::error::CliError;
+use crate::registry::{self, PROVIDERS, ProviderArg};
 use crate::timespec;
 
 /// Send signed sample webhooks, and inspect and audit the events the receivers stored.
@@ -65,54 +70,10 @@ pub enum Command {
     /// Events whose body no longer matches are listed, and the exit status is then 1.
     /// Without --since/--from the whole table is scanned.
     Reverify(ReverifyArgs),
-}
-
-/// A provider, as named in keys and secrets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
-pub enum ProviderName {
-    /// Alocity Selfie: face-enrolment invitations.
-    AlocitySelfie,
-    /// Alocity access control: doors, locks, access logs, cards, faces.
-    Alocity,
-    /// FACEIO: enrolment, authentication, deletion.
-    Faceio,
-    /// Amani KYC: profiles and documents.
-    Amani,
-}
-
-impl ProviderName {
-    /// Every provider, in display order.
-    pub const ALL: [Self; 4] = [
-        Self::AlocitySelfie,
-        Self::Alocity,
-        Self::Faceio,
-        Self::Amani,
-    ];
-
-    /// The name in keys, index partitions and secret names.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::AlocitySelfie => "alocity-selfie",
-            Self::Alocity => "alocity",
-            Self::Faceio => "faceio",
-            Self::Amani => "amani",
-        }
-    }
-
-    /// The function's binary (its path under `cargo lambda watch`).
-    pub fn binary(self) -> &'static str {
-        match self {
-            Self::AlocitySelfie => "alocity-selfie-webhook",
-            Self::Alocity => "alocity-webhook",
-            Self::Faceio => "faceio-webhook",
-            Self::Amani => "amani-webhook",
-        }
-    }
-
-    /// The Secrets Manager secret the function reads by default.
-    pub fn default_secret_id(self) -> String {
-        format!("webhooks/{}", self.name())
-    }
+    /// List the providers the tools know (the registry): name, function binary, secret,
+    /// settings and documented event codes. `make dev`, the end-to-end suite and the benchmarks
+    /// read `webhooks providers --json`.
+    Providers,
 }
 
 /// Where the events table is.
@@ -151,24 +112,25 @@ impl WindowArgs {
     pub fn is_empty(&self) -> bool {
         self.since.is_none() && self.from.is_none() && self.to.is_none()
     }
-}
 
-/// How Amani authenticates the webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AmaniMode {
-    /// `Webhook-Signature`: base64 HMAC-SHA256 of the Python `json.dumps` body.
-    Signature,
-    /// The secret itself in a header (`--token-header`).
-    Token,
+    /// The window these options describe at `now_ms`; `default` back from now without any.
+    ///
+    /// # Errors
+    /// A usage error for an empty or overlong window.
+    pub fn window(&self, default: Duration, now_ms: i64) -> Result<TimeWindow, CliError> {
+        timespec::window(self.since, self.from, self.to, default, now_ms)
+    }
 }
 
 /// `webhooks send`.
+///
+/// Each provider's own settings (`--app-id`, …) are options of this command too; they are
+/// declared by the provider's catalogue and added by [`command`].
 #[derive(Debug, Args)]
-#[command(after_help = SEND_AFTER_HELP)]
 pub struct SendArgs {
     /// The provider to impersonate.
-    #[arg(value_enum)]
-    pub provider: ProviderName,
+    #[arg(value_parser = registry::parser())]
+    pub provider: ProviderArg,
 
     /// Event code to build a fresh sample body for (see the list below) [default: the
     /// provider's first].
@@ -193,7 +155,8 @@ pub struct SendArgs {
     )]
     pub secret: Option<String>,
 
-    /// Secrets Manager secret to read the secret from (AWSCURRENT) [default: webhooks/<provider>].
+    /// Secrets Manager secret to read the secret from (AWSCURRENT) [default: the provider's,
+    /// webhooks/<provider>].
     #[arg(long, value_name = "ID")]
     pub secret_id: Option<String>,
 
@@ -210,39 +173,112 @@ pub struct SendArgs {
     #[arg(long)]
     pub tamper: bool,
 
-    /// Amani only: how the webhook is authenticated [default: signature].
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub amani_mode: Option<AmaniMode>,
-
-    /// Amani token mode only: the header carrying the token [default: Webhook-Token].
-    #[arg(long, value_name = "NAME")]
-    pub token_header: Option<String>,
-
-    /// FACEIO only: the application id put in generated bodies [default: local-faceio-app].
-    #[arg(long, value_name = "ID")]
-    pub app_id: Option<String>,
-
     /// Seconds to wait for each answer.
     #[arg(long, value_name = "SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+
+    /// The provider settings given on the command line (`--app-id X`), filled in by [`parse`].
+    #[arg(skip)]
+    pub settings: Vec<SettingArg>,
 }
 
-const SEND_AFTER_HELP: &str = "\
-Event codes:
-  alocity-selfie  InviteSent Template InviteInvalid FaceQualityFailures PinFailures PinOk
-                  FaceMatched
-  alocity         accesslog.created door.healthcheck door.state lock.state user.card user.face
-  faceio          ENROLL AUTH DELETION
-  amani           profile_create profile_update profile_status_change profile_level_update
-                  document_upload document_delete document_update document_status_change
-                  zip_file_create video_call_status_change
+/// One provider setting given to `webhooks send`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingArg {
+    /// The option, without `--`.
+    pub flag: &'static str,
+    /// The function's environment variable it stands for.
+    pub env: &'static str,
+    /// The value given.
+    pub value: String,
+}
 
-Signing: Alocity-Signature `t:<now>,sig:<base64 HMAC-SHA256(secret, \"t.body\")>`; FACEIO
-`WWW-Authenticate: Bearer <token>`; Amani `Webhook-Signature` over the Python json.dumps bytes
-(which are also what is sent), or the token in --token-header.
+/// Every provider's settings, each option once (two providers may share one).
+fn setting_options() -> Vec<&'static webhook_core::Setting> {
+    let mut options: Vec<&'static webhook_core::Setting> = Vec::new();
+    for setting in PROVIDERS.iter().flat_map(|catalog| catalog.settings()) {
+        if !options.iter().any(|known| known.flag == setting.flag) {
+            options.push(setting);
+        }
+    }
+    options
+}
 
-Exit status: 0 when every answer is 200 (401 with --tamper), else 1.";
+/// `webhooks send --help`'s closing text: each provider's event codes and signing.
+fn send_after_help() -> String {
+    let width = PROVIDERS.iter().map(|c| c.name().len()).max().unwrap_or(0) + 2;
+    let mut text = String::from("Event codes:\n");
+    for catalog in PROVIDERS {
+        let mut line = format!("  {:width$}", catalog.name());
+        for code in catalog.event_codes() {
+            if line.len() + code.len() + 1 > 96 {
+                text.push_str(line.trim_end());
+                text.push('\n');
+                line = " ".repeat(width + 2);
+            }
+            line.push_str(code);
+            line.push(' ');
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text.push_str("\nSigning:\n");
+    for catalog in PROVIDERS {
+        let _ = writeln!(text, "  {:width$}{}", catalog.name(), catalog.signing());
+    }
+    text.push_str("\nExit status: 0 when every answer is 200 (401 with --tamper), else 1.");
+    text
+}
+
+/// The whole command line: the derived commands, plus each provider's settings as options of
+/// `send` and the generated help.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("send", |send| {
+        setting_options()
+            .into_iter()
+            .fold(send.after_help(send_after_help()), |send, setting| {
+                send.arg(
+                    clap::Arg::new(setting.flag)
+                        .long(setting.flag)
+                        .value_name("VALUE")
+                        .help(setting.help),
+                )
+            })
+    })
+}
+
+/// Parses a command line (the program name first).
+///
+/// # Errors
+/// A clap error: usage (exit status 2), or `--help` / `--version` (exit status 0).
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Send(send), Some(("send", given))) = (&mut cli.command, matches.subcommand()) {
+        send.settings = given_settings(given);
+    }
+    Ok(cli)
+}
+
+fn given_settings(matches: &ArgMatches) -> Vec<SettingArg> {
+    setting_options()
+        .into_iter()
+        .filter_map(|setting| {
+            matches
+                .get_one::<String>(setting.flag)
+                .map(|value| SettingArg {
+                    flag: setting.flag,
+                    env: setting.env,
+                    value: value.clone(),
+                })
+        })
+        .collect()
+}
 
 /// `webhooks events …`.
 #[derive(Debug, Subcommand)]
@@ -260,8 +296,8 @@ pub enum EventsCommand {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// The provider.
-    #[arg(long, value_enum)]
-    pub provider: ProviderName,
+    #[arg(long, value_parser = registry::parser())]
+    pub provider: ProviderArg,
 
     /// Receive-time window [default: --since 24h].
     #[command(flatten)]
@@ -285,8 +321,8 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct SubjectArgs {
     /// The provider.
-    #[arg(value_enum)]
-    pub provider: ProviderName,
+    #[arg(value_parser = registry::parser())]
+    pub provider: ProviderArg,
 
     /// The subject: device serial number, user id, facial id or profile id.
     pub subject: String,
@@ -305,8 +341,8 @@ pub struct SubjectArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// The provider.
-    #[arg(value_enum)]
-    pub provider: ProviderName,
+    #[arg(value_parser = registry::parser())]
+    pub provider: ProviderArg,
 
     /// The idempotency key (the `key` a function answered; table key `<provider>#<key>`).
     pub key: String,
@@ -323,16 +359,17 @@ pub struct GetArgs {
 /// `webhooks reverify`.
 #[derive(Debug, Args)]
 pub struct ReverifyArgs {
-    /// Only this provider's events (alocity-selfie, alocity or amani) [default: all three].
-    #[arg(long, value_enum)]
-    pub provider: Option<ProviderName>,
+    /// Only this provider's events (one whose deliveries keep a signature) [default: all of
+    /// those].
+    #[arg(long, value_parser = registry::parser())]
+    pub provider: Option<ProviderArg>,
 
     /// Receive-time window [default: every stored event].
     #[command(flatten)]
     pub window: WindowArgs,
 
     /// Read the secrets from this Secrets Manager secret (needs --provider)
-    /// [default: webhooks/<provider>].
+    /// [default: the provider's, webhooks/<provider>].
     #[arg(long, value_name = "ID", requires = "provider")]
     pub secret_id: Option<String>,
 
@@ -347,18 +384,44 @@ pub struct ReverifyArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory as _;
     use clap::error::ErrorKind;
 
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("webhooks").chain(args.iter().copied()))
+        super::parse(std::iter::once("webhooks").chain(args.iter().copied()))
     }
 
     #[test]
     fn the_command_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn provider_settings_are_options_of_send() {
+        let cli = parse(&["send", "faceio", "--app-id", "my-app"]).unwrap();
+        let Command::Send(send) = cli.command else {
+            panic!("not send")
+        };
+        assert_eq!(
+            send.settings,
+            [SettingArg {
+                flag: "app-id",
+                env: "FACEIO_APP_ID",
+                value: "my-app".into()
+            }]
+        );
+        let help = command()
+            .find_subcommand_mut("send")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for catalog in PROVIDERS {
+            assert!(help.contains(catalog.event_codes()[0]), "{help}");
+            for setting in catalog.settings() {
+                assert!(help.contains(&format!("--{}", setting.flag)), "{help}");
+            }
+        }
     }
 
     #[test]
@@ -378,7 +441,7 @@ mod tests {
         let Command::Send(send) = cli.command else {
             panic!("not send")
         };
-        assert_eq!(send.provider, ProviderName::Faceio);
+        assert_eq!(send.provider.name(), "faceio");
         assert_eq!(send.event.as_deref(), Some("ENROLL"));
         assert_eq!(send.count, 3);
         assert!(send.duplicate && !send.tamper);
@@ -474,19 +537,5 @@ mod tests {
         };
         assert_eq!(list.window.from, Some(1_795_478_400_000));
         assert_eq!(list.window.to, Some(1_795_564_799_999));
-    }
-
-    #[test]
-    fn provider_names_match_keys_and_binaries() {
-        let names: Vec<_> = ProviderName::ALL.iter().map(|p| p.name()).collect();
-        assert_eq!(names, ["alocity-selfie", "alocity", "faceio", "amani"]);
-        for provider in ProviderName::ALL {
-            assert_eq!(
-                provider.to_possible_value().unwrap().get_name(),
-                provider.name()
-            );
-            assert_eq!(provider.binary(), format!("{}-webhook", provider.name()));
-        }
-        assert_eq!(ProviderName::Amani.default_secret_id(), "webhooks/amani");
     }
 }

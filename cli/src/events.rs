@@ -8,11 +8,11 @@ use webhook_core::store::query::{
     self, EventReader, Item, TimeWindow, attribute_to_json, item_to_json,
 };
 
-use crate::args::{GetArgs, ListArgs, ProviderName, SubjectArgs};
+use crate::args::{GetArgs, ListArgs, SubjectArgs};
 use crate::aws;
 use crate::error::CliError;
 use crate::output::{self, Table};
-use crate::timespec;
+use crate::registry::ProviderArg;
 
 /// The window `events list` covers when none is given.
 const DEFAULT_SINCE: Duration = Duration::from_secs(24 * 3_600);
@@ -22,7 +22,9 @@ const DEFAULT_SINCE: Duration = Duration::from_secs(24 * 3_600);
 /// # Errors
 /// A bad window (usage), or a failed query.
 pub async fn list(args: &ListArgs, json: bool, endpoint: Option<&str>) -> Result<(), CliError> {
-    let window = timespec::window(&args.window, DEFAULT_SINCE, timespec::now_ms())?;
+    let window = args
+        .window
+        .window(DEFAULT_SINCE, webhook_core::clock::now_ms())?;
     let (_, reader) = aws::table_reader(endpoint, &args.table).await?;
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
     let items = query_window(
@@ -59,7 +61,7 @@ pub async fn list(args: &ListArgs, json: bool, endpoint: Option<&str>) -> Result
 /// A failed query.
 pub async fn query_window(
     reader: &EventReader,
-    provider: ProviderName,
+    provider: ProviderArg,
     window: &TimeWindow,
     event_code: Option<&str>,
     limit: usize,

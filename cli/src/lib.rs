@@ -1,6 +1,7 @@
 //! The `webhooks` command: send correctly signed sample events to the webhook functions, and
-//! inspect and audit what they stored. Verification, signing and the table's key formats come
-//! from `webhook-core`, so nothing here can drift from what the functions do.
+//! inspect and audit what they stored. Signing, samples and audit rules come from each
+//! provider's crate (the [`registry`]) and the table's key formats from `webhook-core`, so nothing
+//! here can drift from what the functions do.
 
 #![forbid(unsafe_code)]
 
@@ -9,8 +10,9 @@ pub mod aws;
 pub mod error;
 pub mod events;
 pub mod output;
+pub mod providers;
+pub mod registry;
 pub mod reverify;
-pub mod samples;
 pub mod send;
 pub mod timespec;
 
@@ -46,5 +48,6 @@ pub async fn run(cli: &Cli) -> Result<bool, CliError> {
             events::get(args, json, endpoint).await.map(|()| true)
         }
         Command::Reverify(args) => reverify::run(args, json, endpoint).await,
+        Command::Providers => providers::print(json).map(|()| true),
     }
 }

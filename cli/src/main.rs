@@ -5,12 +5,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-use webhooks_cli::args::Cli;
-
 fn main() -> ExitCode {
     // Usage errors print clap's message and exit with status 2; --help and --version with 0.
-    let cli = Cli::parse();
+    let cli = webhooks_cli::args::parse(std::env::args_os()).unwrap_or_else(|error| error.exit());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -9,21 +9,13 @@ use aws_config::SdkConfig;
 use serde_json::json;
 use webhook_core::VersionedSecret;
 use webhook_core::store::query::{self, EventReader, Item, TimeWindow};
-use webhook_core::verify::audit::{AuditScheme, reverify};
 
-use crate::args::{ProviderName, ReverifyArgs};
+use crate::args::ReverifyArgs;
 use crate::aws;
 use crate::error::CliError;
 use crate::events;
 use crate::output::{self, Table};
-use crate::timespec;
-
-/// The providers whose events carry a signature to re-check.
-const AUDITED: [ProviderName; 3] = [
-    ProviderName::AlocitySelfie,
-    ProviderName::Alocity,
-    ProviderName::Amani,
-];
+use crate::registry::{self, ProviderArg};
 
 /// One audited event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,25 +58,27 @@ pub async fn run(
     json: bool,
     endpoint: Option<&str>,
 ) -> Result<bool, CliError> {
-    let providers: Vec<ProviderName> = match args.provider {
-        Some(provider) if !AUDITED.contains(&provider) => {
+    let audited = registry::audited();
+    let providers: Vec<ProviderArg> = match args.provider {
+        Some(provider) if !audited.contains(&provider) => {
             return Err(CliError::usage(format!(
-                "{} events carry no signature to re-check (a bearer token proves nothing about \
-                 the body); use alocity-selfie, alocity or amani",
-                provider.name()
+                "{} events carry no signature to re-check ({} proves nothing about the body); \
+                 use {}",
+                provider.name(),
+                provider.catalog().signing(),
+                registry::names(&audited)
             )));
         }
         Some(provider) => vec![provider],
-        None => AUDITED.to_vec(),
+        None => audited,
     };
     let window = if args.window.is_empty() {
         None
     } else {
-        Some(timespec::window(
-            &args.window,
-            Duration::ZERO,
-            timespec::now_ms(),
-        )?)
+        Some(
+            args.window
+                .window(Duration::ZERO, webhook_core::clock::now_ms())?,
+        )
     };
     let (config, reader) = aws::table_reader(endpoint, &args.table).await?;
     let mut items = match &window {
@@ -139,7 +133,7 @@ pub async fn run(
 /// then the body and signature of each.
 async fn in_window(
     reader: &EventReader,
-    providers: &[ProviderName],
+    providers: &[ProviderArg],
     window: &TimeWindow,
     json: bool,
 ) -> Result<Vec<Item>, CliError> {
@@ -170,7 +164,7 @@ async fn in_window(
 /// Every item with a stored signature (of `provider` when given): a scan of the whole table.
 async fn scan(
     reader: &EventReader,
-    provider: Option<ProviderName>,
+    provider: Option<ProviderArg>,
     json: bool,
 ) -> Result<Vec<Item>, CliError> {
     let bar = output::progress(!json, None, "scanning the table");
@@ -179,7 +173,7 @@ async fn scan(
     let mut start = None;
     loop {
         let page = reader
-            .scan_signed(provider.map(ProviderName::name), start)
+            .scan_signed(provider.map(ProviderArg::name), start)
             .await?;
         scanned += page.scanned;
         items.extend(page.items);
@@ -212,16 +206,20 @@ impl<'a> SecretBook<'a> {
         }
     }
 
-    async fn for_provider(&mut self, provider: &str) -> Result<&[VersionedSecret], CliError> {
-        if !self.read.contains_key(provider) {
+    async fn for_provider(
+        &mut self,
+        provider: ProviderArg,
+    ) -> Result<&[VersionedSecret], CliError> {
+        let name = provider.name();
+        if !self.read.contains_key(name) {
             let secret_id = self
                 .secret_id
                 .clone()
-                .unwrap_or_else(|| format!("webhooks/{provider}"));
+                .unwrap_or_else(|| provider.catalog().secret_id());
             let secrets = aws::secrets(self.config, &secret_id).await?;
-            self.read.insert(provider.to_owned(), secrets);
+            self.read.insert(name.to_owned(), secrets);
         }
-        Ok(self.read.get(provider).map_or(&[], Vec::as_slice))
+        Ok(self.read.get(name).map_or(&[], Vec::as_slice))
     }
 }
 
@@ -233,16 +231,18 @@ async fn check(
 ) -> Result<Option<Checked>, CliError> {
     let text = |name| query::text(item, name).unwrap_or("-").to_owned();
     let provider = text("provider");
-    let (Some(scheme), Some(signature)) = (
-        AuditScheme::for_provider(&provider),
-        query::text(item, "signature"),
-    ) else {
+    let Some((known, rule)) =
+        registry::find(&provider).and_then(|known| Some((known, known.catalog().audit()?)))
+    else {
+        return Ok(None);
+    };
+    let Some(signature) = query::text(item, "signature") else {
         return Ok(None);
     };
     let result = match reader.body(item).await? {
         Some(body) => {
-            let candidates = secrets.for_provider(&provider).await?;
-            reverify(scheme, candidates, &body, signature)
+            let candidates = secrets.for_provider(known).await?;
+            rule(candidates, &body, signature)
                 .map(|verified| verified.version.label())
                 .map_err(webhook_core::VerifyError::reason)
         }

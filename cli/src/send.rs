@@ -4,160 +4,100 @@ use std::io::Read as _;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use webhook_core::Secret;
-use webhook_core::pyjson::python_dumps;
+use webhook_core::config::{ConfigError, Env};
 use webhook_core::store::query::error_chain;
-use webhook_core::verify::{alocity, amani};
+use webhook_core::{Fresh, Sample, Secret};
 
-use crate::args::{AmaniMode, ProviderName, SendArgs};
+use crate::args::{SendArgs, SettingArg};
 use crate::aws::{self, Target};
 use crate::error::CliError;
 use crate::output::{self, Table};
-use crate::samples::{self, Fresh, Sample};
+use crate::registry::ProviderArg;
 
 /// The port `make dev` runs `cargo lambda watch` on.
 const LOCAL_FUNCTIONS: &str = "http://127.0.0.1:9000";
-/// FACEIO application id of the local stack.
-const DEFAULT_APP_ID: &str = "local-faceio-app";
-/// Amani token-mode header of the local stack.
-const DEFAULT_TOKEN_HEADER: &str = "Webhook-Token";
 
-/// How a request is authenticated, with everything needed to do it.
+/// What to send, checked against the provider.
 #[derive(Debug, Clone)]
-pub enum Signer {
-    /// `Alocity-Signature: t:<now>,sig:<base64 HMAC(secret, "t.body")>`.
-    Alocity(Secret),
-    /// `WWW-Authenticate: Bearer <token>`.
-    Faceio(Secret),
-    /// `Webhook-Signature: base64 HMAC(secret, json.dumps bytes)`.
-    AmaniSignature(Secret),
-    /// The token itself in a header.
-    AmaniToken {
-        /// The token.
-        secret: Secret,
-        /// The header name.
-        header: String,
-    },
-}
-
-/// Text that makes a signature or token wrong while keeping its form.
-const TAMPER: &[u8] = b"#tampered";
-
-impl Signer {
-    /// The authentication header for `body` at `now` (unix seconds). With `tamper`, the header
-    /// is well formed but wrong: the MAC of another body, or another token.
-    pub fn header(&self, body: &[u8], now: i64, tamper: bool) -> (String, String) {
-        let altered = |message: &[u8]| {
-            let mut message = message.to_vec();
-            if tamper {
-                message.extend_from_slice(TAMPER);
-            }
-            message
-        };
-        let token =
-            |secret: &Secret| String::from_utf8_lossy(&altered(secret.expose())).into_owned();
-        match self {
-            Self::Alocity(secret) => (
-                "Alocity-Signature".to_owned(),
-                alocity::sign(secret, now, &altered(body)),
-            ),
-            Self::Faceio(secret) => (
-                "WWW-Authenticate".to_owned(),
-                format!("Bearer {}", token(secret)),
-            ),
-            Self::AmaniSignature(secret) => {
-                // Amani signs `json.dumps(payload)`; a body that is not JSON is signed as is.
-                let message = python_dumps(body).unwrap_or_else(|_| body.to_vec());
-                (
-                    "Webhook-Signature".to_owned(),
-                    amani::sign(secret, &altered(&message)),
-                )
-            }
-            Self::AmaniToken { secret, header } => (header.clone(), token(secret)),
-        }
-    }
-}
-
-/// The provider-specific options, checked against the provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendOptions {
     /// The function URL.
     pub url: reqwest::Url,
-    /// Amani's mode (signature for other providers: ignored).
-    pub amani_mode: AmaniMode,
-    /// Amani token header.
-    pub token_header: String,
-    /// FACEIO application id for generated bodies.
-    pub app_id: String,
+    /// The provider's settings: its local-stack values, overridden by those given.
+    pub settings: Env,
     /// The event code to generate, or `None` with `--body`.
     pub event_code: Option<&'static str>,
 }
 
 impl SendOptions {
-    /// Checks the arguments that clap cannot: options for another provider, the event code,
-    /// the URL, the header name.
+    /// Checks the arguments that clap cannot: settings of another provider, the event code, the
+    /// URL.
     ///
     /// # Errors
     /// A usage error naming the problem.
     pub fn from_args(args: &SendArgs) -> Result<Self, CliError> {
-        let provider = args.provider;
-        if provider != ProviderName::Amani
-            && (args.amani_mode.is_some() || args.token_header.is_some())
+        let catalog = args.provider.catalog();
+        if let Some(foreign) = args
+            .settings
+            .iter()
+            .find(|given| !catalog.settings().iter().any(|own| own.flag == given.flag))
         {
             return Err(CliError::usage(format!(
-                "--amani-mode and --token-header apply to amani, not {}",
-                provider.name()
+                "--{} does not apply to {}",
+                foreign.flag,
+                catalog.name()
             )));
         }
-        if provider != ProviderName::Faceio && args.app_id.is_some() {
-            return Err(CliError::usage(format!(
-                "--app-id applies to faceio, not {}",
-                provider.name()
-            )));
-        }
-        let amani_mode = args.amani_mode.unwrap_or(AmaniMode::Signature);
-        if amani_mode == AmaniMode::Signature && args.token_header.is_some() {
-            return Err(CliError::usage("--token-header needs --amani-mode token"));
-        }
-        let token_header = args
-            .token_header
-            .clone()
-            .unwrap_or_else(|| DEFAULT_TOKEN_HEADER.to_owned());
-        if http::HeaderName::from_bytes(token_header.as_bytes()).is_err() {
-            return Err(CliError::usage(format!(
-                "--token-header {token_header:?} is not an HTTP header name"
-            )));
-        }
+        let dev = catalog.dev_env();
+        let settings = Env::from_pairs(
+            dev.iter().copied().chain(
+                args.settings
+                    .iter()
+                    .map(|given| (given.env, given.value.as_str())),
+            ),
+        );
         let event_code = match (&args.event, &args.body) {
             (_, Some(_)) => None,
-            (Some(code), None) => Some(samples::find_code(provider, code).ok_or_else(|| {
-                CliError::usage(format!(
-                    "{code:?} is not a documented {} event code; use one of: {}",
-                    provider.name(),
-                    samples::event_codes(provider).join(", ")
-                ))
-            })?),
-            (None, None) => samples::event_codes(provider).first().copied(),
+            (Some(code), None) => Some(
+                webhook_core::catalog::find_code(catalog.event_codes(), code).ok_or_else(|| {
+                    CliError::usage(format!(
+                        "{code:?} is not a documented {} event code; use one of: {}",
+                        catalog.name(),
+                        catalog.event_codes().join(", ")
+                    ))
+                })?,
+            ),
+            (None, None) => catalog.event_codes().first().copied(),
         };
         let url_text = args
             .url
             .clone()
-            .unwrap_or_else(|| format!("{LOCAL_FUNCTIONS}/lambda-url/{}/", provider.binary()));
+            .unwrap_or_else(|| format!("{LOCAL_FUNCTIONS}/lambda-url/{}/", catalog.binary()));
         let url = reqwest::Url::parse(&url_text)
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
             .ok_or_else(|| CliError::usage(format!("--url {url_text:?} is not an http(s) URL")))?;
         Ok(Self {
             url,
-            amani_mode,
-            token_header,
-            app_id: args
-                .app_id
-                .clone()
-                .unwrap_or_else(|| DEFAULT_APP_ID.to_owned()),
+            settings,
             event_code,
         })
     }
+}
+
+/// A provider setting that is invalid, as a usage error naming the option that set it.
+fn setting_error(error: &ConfigError, given: &[SettingArg]) -> CliError {
+    match given.iter().find(|setting| setting.env == error.name) {
+        Some(setting) => CliError::usage(format!("--{}: {}", setting.flag, error.problem)),
+        None => CliError::usage(error.to_string()),
+    }
+}
+
+/// Random bytes for fresh sample ids.
+fn seed() -> [u8; 32] {
+    let mut seed = [0; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed
 }
 
 /// True when `url` points at this machine.
@@ -209,7 +149,7 @@ impl Sent {
         self.status == Some(if tamper { 401 } else { 200 })
     }
 
-    fn to_json(&self, provider: ProviderName, url: &reqwest::Url, tamper: bool) -> Value {
+    fn to_json(&self, provider: ProviderArg, url: &reqwest::Url, tamper: bool) -> Value {
         json!({
             "n": self.number,
             "copy": self.copy,
@@ -236,13 +176,14 @@ pub async fn run(
 ) -> Result<bool, CliError> {
     let options = SendOptions::from_args(args)?;
     let file_body = args.body.as_deref().map(read_body).transpose()?;
+    let catalog = args.provider.catalog();
     let secret = if let Some(secret) = &args.secret {
         Secret::new(secret.clone())
     } else {
         let secret_id = args
             .secret_id
             .clone()
-            .unwrap_or_else(|| args.provider.default_secret_id());
+            .unwrap_or_else(|| catalog.secret_id());
         // A function on this machine reads its secret from the local stack.
         let target = Target::choose(
             endpoint_flag,
@@ -255,15 +196,9 @@ pub async fn run(
     if secret.is_empty() {
         return Err(CliError::usage("the secret is empty"));
     }
-    let signer = match (args.provider, options.amani_mode) {
-        (ProviderName::AlocitySelfie | ProviderName::Alocity, _) => Signer::Alocity(secret),
-        (ProviderName::Faceio, _) => Signer::Faceio(secret),
-        (ProviderName::Amani, AmaniMode::Signature) => Signer::AmaniSignature(secret),
-        (ProviderName::Amani, AmaniMode::Token) => Signer::AmaniToken {
-            secret,
-            header: options.token_header.clone(),
-        },
-    };
+    let signer = catalog
+        .signer(&options.settings, secret)
+        .map_err(|error| setting_error(&error, &args.settings))?;
     let mut client = reqwest::Client::builder()
         .timeout(Duration::from_secs(args.timeout))
         .user_agent(concat!("webhooks-cli/", env!("CARGO_PKG_VERSION")));
@@ -280,7 +215,7 @@ pub async fn run(
     let mut sent = Vec::new();
     let mut unexpected = 0_u32;
     for number in 1..=args.count {
-        let now = crate::timespec::now_ms() / 1000;
+        let now = webhook_core::clock::now_ms() / 1000;
         let (body, event_code, subject) = match (&file_body, options.event_code) {
             (Some(body), _) => (body.clone(), None, None),
             (None, Some(code)) => {
@@ -288,13 +223,17 @@ pub async fn run(
                     body,
                     event_code,
                     subject,
-                } = samples::sample(args.provider, code, &Fresh::new(now, &options.app_id));
-                (body, Some(event_code), Some(subject))
+                } = catalog
+                    .sample(code, &Fresh::new(now, seed()), &options.settings)
+                    .ok_or_else(|| {
+                        CliError::failed(format!("no sample {code} for {}", catalog.name()))
+                    })?;
+                (body, Some(event_code), subject)
             }
             (None, None) => return Err(CliError::usage("--event or --body is needed")),
         };
         for copy in 1..=copies {
-            let now = crate::timespec::now_ms() / 1000;
+            let now = webhook_core::clock::now_ms() / 1000;
             let header = signer.header(&body, now, args.tamper);
             let started = Instant::now();
             let (status, response) = post(&client, &options.url, header, body.clone()).await;
@@ -360,7 +299,7 @@ pub fn table(sent: &[Sent]) -> Table {
 async fn post(
     client: &reqwest::Client,
     url: &reqwest::Url,
-    (name, value): (String, String),
+    (name, value): (http::HeaderName, String),
     body: Vec<u8>,
 ) -> (Option<u16>, Value) {
     let answer = client
@@ -400,100 +339,15 @@ fn read_body(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser as _;
-    use webhook_core::VersionedSecret;
-    use webhook_core::secret::SecretVersion;
-    use webhook_core::verify::bearer;
-
     use super::*;
-    use crate::args::{Cli, Command};
+    use crate::args::Command;
 
     fn send_args(args: &[&str]) -> SendArgs {
-        let cli = Cli::try_parse_from(["webhooks", "send"].iter().chain(args)).unwrap();
+        let cli = crate::args::parse(["webhooks", "send"].iter().chain(args)).unwrap();
         match cli.command {
             Command::Send(send) => send,
             other => panic!("{other:?}"),
         }
-    }
-
-    fn headers(name: &str, value: &str) -> http::HeaderMap {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
-            http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).unwrap(),
-            value.parse().unwrap(),
-        );
-        headers
-    }
-
-    const NOW: i64 = 1_795_511_521;
-
-    #[test]
-    fn signatures_verify_with_the_functions_own_schemes() {
-        let secrets = [VersionedSecret::current("s3cret")];
-        let body = br#"{"event": "profile_create", "profile": {"id": "p"}}"#;
-
-        let (name, value) = Signer::Alocity(Secret::new("s3cret")).header(body, NOW, false);
-        let verified = alocity::AlocitySignature::default()
-            .verify(&secrets, body, &headers(&name, &value), NOW)
-            .unwrap();
-        assert_eq!(verified.version, SecretVersion::Current);
-        assert!(value.starts_with(&format!("t:{NOW},sig:")));
-
-        let (name, value) = Signer::Faceio(Secret::new("s3cret")).header(body, NOW, false);
-        assert_eq!(
-            (name.as_str(), value.as_str()),
-            ("WWW-Authenticate", "Bearer s3cret")
-        );
-        assert!(bearer::verify(&secrets, &headers(&name, &value)).is_ok());
-
-        let (name, value) = Signer::AmaniSignature(Secret::new("s3cret")).header(body, NOW, false);
-        assert!(amani::verify_signature(&secrets, body, &headers(&name, &value)).is_ok());
-
-        let token = Signer::AmaniToken {
-            secret: Secret::new("s3cret"),
-            header: "X-Amani-Token".into(),
-        };
-        let (name, value) = token.header(body, NOW, false);
-        assert!(amani::verify_token(&secrets, &headers(&name, &value), "x-amani-token").is_ok());
-    }
-
-    #[test]
-    fn amani_signs_the_json_dumps_form_of_a_compact_file_body() {
-        let secrets = [VersionedSecret::current("s3cret")];
-        let compact = br#"{"event":"profile_create","profile":{"id":"p"}}"#;
-        let (name, value) =
-            Signer::AmaniSignature(Secret::new("s3cret")).header(compact, NOW, false);
-        assert_eq!(
-            value,
-            amani::sign(&Secret::new("s3cret"), &python_dumps(compact).unwrap())
-        );
-        assert!(amani::verify_signature(&secrets, compact, &headers(&name, &value)).is_ok());
-    }
-
-    #[test]
-    fn tampered_headers_are_well_formed_and_wrong() {
-        let secrets = [VersionedSecret::current("s3cret")];
-        let body = br#"{"Id":"e"}"#;
-        let (name, value) = Signer::Alocity(Secret::new("s3cret")).header(body, NOW, true);
-        assert_eq!(
-            alocity::AlocitySignature::default().verify(
-                &secrets,
-                body,
-                &headers(&name, &value),
-                NOW
-            ),
-            Err(webhook_core::VerifyError::SignatureMismatch)
-        );
-        let (name, value) = Signer::Faceio(Secret::new("s3cret")).header(body, NOW, true);
-        assert_eq!(
-            bearer::verify(&secrets, &headers(&name, &value)),
-            Err(webhook_core::VerifyError::TokenMismatch)
-        );
-        let (name, value) = Signer::AmaniSignature(Secret::new("s3cret")).header(body, NOW, true);
-        assert_eq!(
-            amani::verify_signature(&secrets, body, &headers(&name, &value)),
-            Err(webhook_core::VerifyError::SignatureMismatch)
-        );
     }
 
     #[test]
@@ -504,12 +358,17 @@ mod tests {
             "http://127.0.0.1:9000/lambda-url/faceio-webhook/"
         );
         assert_eq!(options.event_code, Some("ENROLL"));
-        assert_eq!(options.app_id, "local-faceio-app");
+        assert_eq!(
+            options.settings.get("FACEIO_APP_ID"),
+            Some("local-faceio-app")
+        );
         assert!(is_loopback(&options.url));
         let amani =
             SendOptions::from_args(&send_args(&["amani", "--amani-mode", "token"])).unwrap();
-        assert_eq!(amani.token_header, "Webhook-Token");
+        assert_eq!(amani.settings.get("AMANI_AUTH_MODE"), Some("token"));
         assert_eq!(amani.event_code, Some("profile_create"));
+        let given = SendOptions::from_args(&send_args(&["faceio", "--app-id", "mine"])).unwrap();
+        assert_eq!(given.settings.get("FACEIO_APP_ID"), Some("mine"));
     }
 
     #[test]
@@ -518,19 +377,42 @@ mod tests {
             &["faceio", "--event", "PinOk"][..],
             &["faceio", "--amani-mode", "token"],
             &["alocity", "--app-id", "x"],
-            &["amani", "--token-header", "X-T"],
-            &[
-                "amani",
-                "--amani-mode",
-                "token",
-                "--token-header",
-                "bad header",
-            ],
             &["faceio", "--url", "ftp://example.com/"],
             &["faceio", "--url", "not a url"],
         ] {
             let error = SendOptions::from_args(&send_args(args)).unwrap_err();
             assert!(matches!(error, CliError::Usage(_)), "{args:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn invalid_provider_settings_name_their_option() {
+        for (args, option) in [
+            (&["amani", "--token-header", "X-T"][..], "--token-header"),
+            (
+                &[
+                    "amani",
+                    "--amani-mode",
+                    "token",
+                    "--token-header",
+                    "bad header",
+                ],
+                "--token-header",
+            ),
+            (&["amani", "--amani-mode", "carrier-pigeon"], "--amani-mode"),
+        ] {
+            let args = send_args(args);
+            let options = SendOptions::from_args(&args).unwrap();
+            let error = args
+                .provider
+                .catalog()
+                .signer(&options.settings, Secret::new("s"))
+                .unwrap_err();
+            let error = setting_error(&error, &args.settings);
+            assert!(
+                matches!(&error, CliError::Usage(text) if text.starts_with(option)),
+                "{error}"
+            );
         }
     }
 

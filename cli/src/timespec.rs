@@ -1,14 +1,13 @@
 //! Times on the command line: durations (`--since 2h30m`) and instants (`--from`, `--to`),
 //! always UTC, as unix milliseconds.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use webhook_core::store::query::TimeWindow;
 
-use crate::args::WindowArgs;
 use crate::error::CliError;
 
 /// The longest window a command accepts (about ten years of day partitions).
@@ -117,30 +116,27 @@ fn millis(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-/// Now, in unix milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
-}
-
 /// The window `[now - since, now]`, in unix milliseconds.
 pub fn since(now_ms: i64, since: Duration) -> (i64, i64) {
     let span = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
     (now_ms.saturating_sub(span), now_ms)
 }
 
-/// The window the arguments describe at time `now_ms`: `--since`, `--from`/`--to` (to now), or
-/// `default` back from now.
+/// The window that `--since`, or `--from`/`--to` (to now), describe at time `now_ms`; `default`
+/// back from now when neither is given.
 ///
 /// # Errors
 /// A usage error when `--from` is after `--to`, or the window is longer than [`MAX_WINDOW`].
-pub fn window(args: &WindowArgs, default: Duration, now_ms: i64) -> Result<TimeWindow, CliError> {
-    let (from, to) = match (args.since, args.from) {
+pub fn window(
+    since_arg: Option<Duration>,
+    from_arg: Option<i64>,
+    to_arg: Option<i64>,
+    default: Duration,
+    now_ms: i64,
+) -> Result<TimeWindow, CliError> {
+    let (from, to) = match (since_arg, from_arg) {
         (Some(span), _) => since(now_ms, span),
-        (None, Some(from)) => (from, args.to.unwrap_or(now_ms)),
+        (None, Some(from)) => (from, to_arg.unwrap_or(now_ms)),
         (None, None) => since(now_ms, default),
     };
     let window = TimeWindow::new(from, to).ok_or_else(|| {
@@ -228,14 +224,12 @@ mod tests {
 
     #[test]
     fn windows_from_each_kind_of_argument() {
-        let args = |since: Option<u64>, from: Option<i64>, to: Option<i64>| WindowArgs {
-            since: since.map(Duration::from_secs),
-            from,
-            to,
+        let args = |since: Option<u64>, from: Option<i64>, to: Option<i64>| {
+            (since.map(Duration::from_secs), from, to)
         };
         let day = Duration::from_secs(86_400);
         let now = 1_795_511_521_000;
-        let window = |a| super::window(&a, day, now);
+        let window = |(since, from, to)| super::window(since, from, to, day, now);
         assert_eq!(
             window(args(None, None, None)),
             Ok(TimeWindow::new(now - 86_400_000, now).unwrap())

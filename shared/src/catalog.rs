@@ -170,7 +170,9 @@ pub struct Fresh {
 
 impl fmt::Debug for Fresh {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fresh").field("now", &self.now).finish()
+        f.debug_struct("Fresh")
+            .field("now", &self.now)
+            .finish_non_exhaustive()
     }
 }
 

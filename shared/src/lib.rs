@@ -6,6 +6,7 @@
 
 pub mod alocity;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod pipeline;

@@ -1,13 +1,12 @@
 //! The one request pipeline every function runs:
 //! method → size → authenticate → parse → store → respond.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use http::Method;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+pub use crate::clock::Clock;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent};
 use crate::secrets::{Refresh, SecretSource};
@@ -16,29 +15,6 @@ use crate::verify::{Verified, VerifyError};
 
 /// Event code of an authentic body that is not the provider's model.
 pub const UNPARSED: &str = "unparsed";
-
-/// Where "now" comes from: the system clock, or a fixed instant in tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Clock {
-    /// The system clock.
-    System,
-    /// A fixed time, unix milliseconds.
-    Fixed(i64),
-}
-
-impl Clock {
-    /// Unix milliseconds.
-    pub fn now_ms(self) -> i64 {
-        match self {
-            Self::System => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |elapsed| {
-                    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-                }),
-            Self::Fixed(ms) => ms,
-        }
-    }
-}
 
 /// A provider wired to its secrets and its store.
 #[derive(Debug)]

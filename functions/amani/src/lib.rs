@@ -295,8 +295,7 @@ impl Catalog for AmaniCatalog {
     }
 
     fn signing(&self) -> &'static str {
-        "`Webhook-Signature` over the Python json.dumps bytes (which are also what is sent), or \
-         the token in --token-header"
+        "`Webhook-Signature`: HMAC of the json.dumps bytes; token mode: --token-header"
     }
 
     fn dev_secret(&self) -> &'static str {

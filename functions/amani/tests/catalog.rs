@@ -56,3 +56,19 @@ fn samples_are_python_json_dumps_output_of_typed_events() {
         );
     }
 }
+
+#[test]
+fn a_compact_file_body_is_signed_in_its_json_dumps_form() {
+    use webhook_core::Secret;
+    use webhook_core::verify::amani::{self, SIGNATURE_HEADER};
+    let compact = br#"{"event":"profile_create","profile":{"id":"p"}}"#;
+    let signer = CATALOG
+        .signer(&Env::from_pairs([]), Secret::new("s3cret"))
+        .unwrap();
+    let (name, value) = signer.header(compact, 0, false);
+    assert_eq!(name.as_str(), SIGNATURE_HEADER);
+    assert_eq!(
+        value,
+        amani::sign(&Secret::new("s3cret"), &python_dumps(compact).unwrap())
+    );
+}
