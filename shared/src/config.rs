@@ -6,6 +6,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::catalog::default_secret_id;
 use crate::store::bodies::DEFAULT_OFFLOAD_BYTES;
 
 /// A configuration value that is missing or cannot be used.
@@ -135,7 +136,7 @@ impl Settings {
             events_table: env.required("EVENTS_TABLE")?,
             secret_id: env
                 .get("WEBHOOK_SECRET_ID")
-                .map_or_else(|| format!("webhooks/{provider}"), str::to_owned),
+                .map_or_else(|| default_secret_id(provider), str::to_owned),
             secret_cache_ttl: Duration::from_secs(env.positive_or("SECRET_CACHE_TTL_SECS", 300)?),
             store_deadline: Duration::from_millis(env.positive_or("STORE_DEADLINE_MS", 4000)?),
             retention_days: (retention > 0).then_some(retention),
@@ -161,9 +162,12 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_only_the_table_is_set() {
-        let settings =
-            Settings::from_env(&Env::from_pairs([("EVENTS_TABLE", "events")]), "faceio").unwrap();
-        assert_eq!(settings.secret_id, "webhooks/faceio");
+        let settings = Settings::from_env(
+            &Env::from_pairs([("EVENTS_TABLE", "events")]),
+            "some-provider",
+        )
+        .unwrap();
+        assert_eq!(settings.secret_id, "webhooks/some-provider");
         assert_eq!(settings.secret_cache_ttl, Duration::from_secs(300));
         assert_eq!(settings.store_deadline, Duration::from_secs(4));
         assert_eq!(settings.retention_days, None);
@@ -180,7 +184,7 @@ mod tests {
                 ("PAYLOAD_BUCKET", "bodies"),
                 ("PAYLOAD_OFFLOAD_BYTES", "1000"),
             ]),
-            "faceio",
+            "some-provider",
         )
         .unwrap();
         assert_eq!(settings.payload_bucket.as_deref(), Some("bodies"));
@@ -191,18 +195,18 @@ mod tests {
     fn bad_values_name_the_variable() {
         let error = Settings::from_env(
             &Env::from_pairs([("EVENTS_TABLE", "events"), ("MAX_BODY_BYTES", "lots")]),
-            "faceio",
+            "some-provider",
         )
         .unwrap_err();
         assert_eq!(error.name, "MAX_BODY_BYTES");
         assert!(error.to_string().contains("\"lots\""), "{error}");
 
-        let error = Settings::from_env(&Env::from_pairs([]), "faceio").unwrap_err();
+        let error = Settings::from_env(&Env::from_pairs([]), "some-provider").unwrap_err();
         assert_eq!(error.name, "EVENTS_TABLE");
 
         let error = Settings::from_env(
             &Env::from_pairs([("EVENTS_TABLE", "events"), ("STORE_DEADLINE_MS", "0")]),
-            "faceio",
+            "some-provider",
         )
         .unwrap_err();
         assert_eq!(error.name, "STORE_DEADLINE_MS");

@@ -12,6 +12,7 @@ pub mod http;
 pub mod pipeline;
 pub mod provider;
 pub mod pyjson;
+pub mod refusal;
 pub mod runtime;
 pub mod secret;
 pub mod secrets;

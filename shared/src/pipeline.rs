@@ -9,9 +9,10 @@ use sha2::{Digest as _, Sha256};
 pub use crate::clock::Clock;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent};
+use crate::refusal::Refusal;
 use crate::secrets::{Refresh, SecretSource};
 use crate::store::{EventRecord, EventStore};
-use crate::verify::{Verified, VerifyError};
+use crate::verify::Verified;
 
 /// Event code of an authentic body that is not the provider's model.
 pub const UNPARSED: &str = "unparsed";
@@ -72,29 +73,30 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
         response
     }
 
-    async fn run(&self, mut request: HttpRequest, request_id: &str) -> HttpResponse {
+    async fn run(&self, request: HttpRequest, request_id: &str) -> HttpResponse {
+        self.store_event(request, request_id)
+            .await
+            .unwrap_or_else(Refusal::response)
+    }
+
+    async fn store_event(
+        &self,
+        mut request: HttpRequest,
+        request_id: &str,
+    ) -> Result<HttpResponse, Refusal> {
         if request.method() != Method::POST {
-            return HttpResponse::error(405, "method_not_allowed");
+            return Err(Refusal::MethodNotAllowed);
         }
-        let body = match self.raw_body(request.body.take(), request.is_base64_encoded) {
-            Ok(body) => body,
-            Err(response) => return response,
-        };
+        let body = self.raw_body(request.body.take(), request.is_base64_encoded)?;
         let headers = request.header_map();
         let received_at_ms = self.clock.now_ms();
 
-        let verified = match self
+        let verified = self
             .authenticate(&body, &headers, received_at_ms.div_euclid(1000))
-            .await
-        {
-            Ok(verified) => verified,
-            Err(response) => return response,
-        };
+            .await?;
 
         let payload: Option<Value> = serde_json::from_slice(&body).ok();
-        if let Err(error) = self.provider.accept(payload.as_ref()) {
-            return HttpResponse::error(401, error.reason());
-        }
+        self.provider.accept(payload.as_ref())?;
         let event = payload.as_ref().and_then(|json| self.provider.parse(json));
 
         let body_sha256 = hex::encode(Sha256::digest(&body));
@@ -139,10 +141,10 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
                     outcome = outcome.status(),
                     "webhook accepted"
                 );
-                HttpResponse::json(
+                Ok(HttpResponse::json(
                     200,
                     &json!({ "status": outcome.status(), "key": record.idempotency_key }),
-                )
+                ))
             }
             Err(error) => {
                 tracing::error!(
@@ -153,30 +155,29 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
                     error = %error,
                     "event could not be stored"
                 );
-                HttpResponse::error(503, "storage_unavailable")
+                Err(Refusal::StorageUnavailable)
             }
         }
     }
 
     /// The exact bytes that arrived: base64-decoded when API Gateway encoded them, and within
     /// the size cap.
-    fn raw_body(&self, body: Option<String>, base64: bool) -> Result<Vec<u8>, HttpResponse> {
+    fn raw_body(&self, body: Option<String>, base64: bool) -> Result<Vec<u8>, Refusal> {
         let text = body.unwrap_or_default();
-        let too_large = || HttpResponse::error(413, "body_too_large");
         if base64 {
             // Reject before decoding what could not fit anyway.
             if text.len() / 4 * 3 > self.max_body_bytes.saturating_add(3) {
-                return Err(too_large());
+                return Err(Refusal::BodyTooLarge);
             }
             let body = base64::engine::general_purpose::STANDARD
                 .decode(text.trim())
-                .map_err(|_| HttpResponse::error(400, "invalid_body_encoding"))?;
+                .map_err(|_| Refusal::InvalidBodyEncoding)?;
             if body.len() > self.max_body_bytes {
-                return Err(too_large());
+                return Err(Refusal::BodyTooLarge);
             }
             Ok(body)
         } else if text.len() > self.max_body_bytes {
-            Err(too_large())
+            Err(Refusal::BodyTooLarge)
         } else {
             Ok(text.into_bytes())
         }
@@ -189,23 +190,21 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
         body: &[u8],
         headers: &http::HeaderMap,
         now: i64,
-    ) -> Result<Verified, HttpResponse> {
+    ) -> Result<Verified, Refusal> {
         let secrets = match self.secrets.secrets().await {
             Ok(secrets) => secrets,
             Err(error) => {
                 tracing::error!(provider = P::NAME, error = %error, "no secret to verify with");
-                return Err(HttpResponse::error(503, "secrets_unavailable"));
+                return Err(Refusal::SecretsUnavailable);
             }
         };
-        let refuse = |error: VerifyError| HttpResponse::error(401, error.reason());
         match self.provider.authenticate(&secrets, body, headers, now) {
             Ok(verified) => Ok(verified),
             Err(error) if error.is_secret_miss() => match self.secrets.refresh_after_miss().await {
-                Refresh::Changed(fresh) => self
-                    .provider
-                    .authenticate(&fresh, body, headers, now)
-                    .map_err(refuse),
-                Refresh::Unchanged => Err(refuse(error)),
+                Refresh::Changed(fresh) => {
+                    Ok(self.provider.authenticate(&fresh, body, headers, now)?)
+                }
+                Refresh::Unchanged => Err(error.into()),
                 // It may be signed with a secret rotated while the store was unreachable:
                 // have the provider retry rather than refuse a real event.
                 Refresh::Unavailable => {
@@ -213,10 +212,10 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
                         provider = P::NAME,
                         "secret store unreachable after a verification miss"
                     );
-                    Err(HttpResponse::error(503, "secrets_unavailable"))
+                    Err(Refusal::SecretsUnavailable)
                 }
             },
-            Err(error) => Err(refuse(error)),
+            Err(error) => Err(error.into()),
         }
     }
 }

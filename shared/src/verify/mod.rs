@@ -3,7 +3,6 @@
 
 pub mod alocity;
 pub mod amani;
-pub mod audit;
 pub mod bearer;
 
 use std::borrow::Cow;
