@@ -17,7 +17,7 @@ E2E_ARGS     ?=
 .PHONY: help tools tools-moto tools-cargo-lambda tools-peer dev test fmt-check clippy unit e2e bench-smoke local-aws-table sam-checks sam-lint
 
 help:
-	@echo "make dev    - run the four functions locally against moto (http://127.0.0.1:9000/lambda-url/<binary>/)"
+	@echo "make dev    - run the functions locally against moto (http://127.0.0.1:9000/lambda-url/<binary>/)"
 	@echo "make test   - fmt-check, clippy, unit, e2e (what CI runs)"
 	@echo "make tools  - install the pinned tools into .venv/ (moto, pytest, boto3, requests, cargo-lambda)"
 	@echo "make fmt-check | clippy | unit | e2e | sam-checks  - the steps of 'make test' one by one"
@@ -84,10 +84,11 @@ sam-lint:
 # below is then a no-op): a release build would add about 10 minutes. Installs the moto and peer
 # venvs itself (about 20 s for the peer the first time); the run itself takes under 10 s.
 bench-smoke: tools-moto tools-peer
-	cargo build --bin alocity-selfie-webhook
+	bin=$$($(MOTO_VENV)/bin/python bench/startup/harness.py --print-binary) && \
+	cargo build --bin "$$bin" && \
 	results=$$(mktemp -d) && trap 'rm -rf "$$results"' EXIT && \
 	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs 1 --warm 4 \
-	  --rust-bin $(TARGET_DIR)/debug/alocity-selfie-webhook --peer-python $(PEER_VENV)/bin/python \
+	  --rust-bin "$(TARGET_DIR)/debug/$$bin" --peer-python $(PEER_VENV)/bin/python \
 	  --out "$$results/startup.json" && \
 	python3 bench/report.py --results-dir "$$results" --out "$$results/REPORT.md" --source "make bench-smoke"
 
@@ -106,19 +107,20 @@ bench-smoke: tools-moto tools-peer
 # bench/ is its own workspace (root Cargo.toml `exclude`), so `make test` never builds it.
 BENCH_RUNS ?= 3
 BENCH_WARM ?= 200
-FUNCTION_PACKAGES := -p alocity-selfie-webhook -p alocity-webhook -p faceio-webhook -p amani-webhook
 
 .PHONY: bench
 bench: tools-moto tools-cargo-lambda tools-peer
 	cd bench && cargo bench --bench verify
 	cd bench && cargo bench --bench pipeline
 	$(PEER_VENV)/bin/python bench/peer/overhead.py --out bench/target/peer_overhead.json
-	$(CARGO_LAMBDA) lambda build --compiler cargo --release --output-format zip $(FUNCTION_PACKAGES)
+	packages=$$(python3 scripts/registry.py binaries | sed 's/^/-p /') && \
+	$(CARGO_LAMBDA) lambda build --compiler cargo --release --output-format zip $$packages
 	python3 bench/startup/sizes.py --lambda-dir $(TARGET_DIR)/lambda --peer-venv $(PEER_VENV) --out bench/target/sizes.json
 	rm -rf bench/target/startup && mkdir -p bench/target/startup
-	python3 -m zipfile -e $(TARGET_DIR)/lambda/alocity-selfie-webhook/bootstrap.zip bench/target/startup/
-	chmod +x bench/target/startup/bootstrap
+	bin=$$($(MOTO_VENV)/bin/python bench/startup/harness.py --print-binary) && \
+	python3 -m zipfile -e "$(TARGET_DIR)/lambda/$$bin/bootstrap.zip" bench/target/startup/ && \
+	chmod +x bench/target/startup/bootstrap && \
 	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs $(BENCH_RUNS) --warm $(BENCH_WARM) \
-	  --rust-bin bench/target/startup/bootstrap --rust-label "alocity-selfie-webhook, the release bootstrap.zip" \
+	  --rust-bin bench/target/startup/bootstrap --rust-label "$$bin, the release bootstrap.zip" \
 	  --peer-python $(PEER_VENV)/bin/python --out bench/target/startup.json
 	python3 bench/report.py

@@ -2,7 +2,7 @@
 # `make dev`: the whole local stack in one command.
 #
 #   1. installs the pinned tools into .venv/ (scripts/tools.sh)
-#   2. builds the four functions
+#   2. builds the functions and the `webhooks` CLI (the registry: `webhooks providers`)
 #   3. starts moto (DynamoDB + Secrets Manager) on 127.0.0.1:4566
 #   4. creates the table and the development secrets (scripts/local_aws.py; it prints them)
 #   5. runs `cargo lambda watch` on 127.0.0.1:9000, so each function answers at
@@ -21,7 +21,6 @@ RUN_DIR="${ROOT}/.local/dev"
 MOTO_PY="${ROOT}/.venv/moto/bin/python"
 MOTO_SERVER="${ROOT}/.venv/moto/bin/moto_server"
 CARGO_LAMBDA="${ROOT}/.venv/cargo-lambda/bin/cargo-lambda"
-BINARIES=(alocity-selfie-webhook alocity-webhook faceio-webhook amani-webhook)
 
 log() { printf '[dev] %s\n' "$*" >&2; }
 
@@ -86,28 +85,34 @@ export AWS_EC2_METADATA_DISABLED="true"
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 export EVENTS_TABLE="${EVENTS_TABLE:-webhook-events}"
 export PAYLOAD_BUCKET="${PAYLOAD_BUCKET:-webhook-payloads}"
-export FACEIO_APP_ID="${FACEIO_APP_ID:-local-faceio-app}"
-export AMANI_AUTH_MODE="${AMANI_AUTH_MODE:-signature}"
 export RUST_LOG="${RUST_LOG:-info}"
+
+if [[ "${DEV_SKIP_BUILD:-0}" != 1 ]]; then
+  log "building the functions and the CLI (first time: several minutes)"
+  cargo build --bins
+fi
+
+# The providers, their binaries and their local settings come from the registry.
+mapfile -t BINARIES < <(python3 scripts/registry.py binaries)
+mapfile -t SETTING_NAMES < <(python3 scripts/registry.py settings)
+mapfile -t DEV_SETTINGS < <(python3 scripts/registry.py dev-env)
+for setting in "${DEV_SETTINGS[@]}"; do
+  name="${setting%%=*}"
+  # A value already in the environment wins (e.g. FACEIO_APP_ID=my-app make dev).
+  if [[ -z "${!name:-}" ]]; then export "${name}=${setting#*=}"; fi
+done
 
 # The functions get their environment from `cargo lambda watch`, which passes its own environment
 # through; the env file below makes the function config explicit (and wins over inherited values).
 ENV_FILE="${RUN_DIR}/functions.env"
 {
   for var in AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED \
-             EVENTS_TABLE PAYLOAD_BUCKET PAYLOAD_OFFLOAD_BYTES FACEIO_APP_ID AMANI_AUTH_MODE RUST_LOG \
+             EVENTS_TABLE PAYLOAD_BUCKET PAYLOAD_OFFLOAD_BYTES RUST_LOG \
              WEBHOOK_SECRET_ID SECRET_CACHE_TTL_SECS STORE_DEADLINE_MS RETENTION_DAYS \
-             TIMESTAMP_TOLERANCE_SECS MAX_BODY_BYTES AMANI_TOKEN_HEADER; do
+             TIMESTAMP_TOLERANCE_SECS MAX_BODY_BYTES "${SETTING_NAMES[@]}"; do
     if [[ -n "${!var:-}" ]]; then printf '%s=%s\n' "${var}" "${!var}"; fi
   done
 } >"${ENV_FILE}"
-
-if [[ "${DEV_SKIP_BUILD:-0}" != 1 ]]; then
-  log "building the functions (first time: several minutes)"
-  build_args=()
-  for bin in "${BINARIES[@]}"; do build_args+=(--bin "${bin}"); done
-  cargo build "${build_args[@]}"
-fi
 
 log "starting moto on 127.0.0.1:${MOTO_PORT} (log: ${RUN_DIR}/moto.log)"
 setsid "${MOTO_SERVER}" -H 127.0.0.1 -p "${MOTO_PORT}" >"${RUN_DIR}/moto.log" 2>&1 </dev/null &

@@ -86,13 +86,14 @@ TABLE_DEFINITION: dict[str, Any] = {
 # TimeToLive, applied with UpdateTimeToLive after the table exists.
 TTL_SPECIFICATION: dict[str, Any] = {"AttributeName": "expires_at", "Enabled": True}
 
-# Development secrets (SecretString = the provider's secret as plain text). Also listed in README.
-DEV_SECRETS: dict[str, str] = {
-    "webhooks/alocity-selfie": "dev-alocity-selfie-secret",
-    "webhooks/alocity": "dev-alocity-secret",
-    "webhooks/faceio": "dev-faceio-token",
-    "webhooks/amani": "dev-amani-secret",
-}
+
+def dev_secrets() -> dict[str, str]:
+    """Development secrets, secret id -> SecretString (the provider's secret as plain text): each
+    provider's default secret id and local secret, from the registry (`webhooks providers`)."""
+    sys.path.insert(0, str(os.path.dirname(os.path.abspath(__file__))))
+    import registry
+
+    return registry.dev_secrets()
 
 
 def table_definition(table_name: str = DEFAULT_TABLE) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def rotate_secret(endpoint: str, name: str, new_value: str) -> None:
 
 
 def ensure_secrets(endpoint: str, secrets: dict[str, str] | None = None, reset: bool = False) -> dict[str, str]:
-    secrets = DEV_SECRETS if secrets is None else secrets
+    secrets = dev_secrets() if secrets is None else secrets
     return {name: ensure_secret(endpoint, name, value, reset) for name, value in secrets.items()}
 
 

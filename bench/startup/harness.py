@@ -51,16 +51,19 @@ sys.path.insert(0, str(HERE))
 import dynamo_size  # noqa: E402
 import events  # noqa: E402
 import local_aws  # noqa: E402
+import registry  # noqa: E402
 from local_procs import Processes, start_moto  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
 from stats import percentile  # noqa: E402
 
 REGION = local_aws.REGION
-SECRET_ID = "webhooks/alocity-selfie"
-SECRET = local_aws.DEV_SECRETS[SECRET_ID]
+# The function measured: the provider events.py signs for, as the registry describes it.
+SUBJECT = registry.by_name(events.PROVIDER)
+SECRET_ID = SUBJECT["secret_id"]
+SECRET = SUBJECT["dev_secret"]
 EVENTS_TABLE = "bench-events"
 IDEMPOTENCY_TABLE = "bench-idempotency"
-FUNCTION_NAME = "alocity-selfie-webhook"
+FUNCTION_NAME = SUBJECT["binary"]
 MEMORY_MB = 128
 MOTO_START_TIMEOUT = 60.0
 INIT_TIMEOUT = 60.0
@@ -401,7 +404,9 @@ def verify_storage(moto: Moto, runs: list[RunResult]) -> tuple[dict[str, Any], l
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rust-bin", help="our function binary (alocity-selfie-webhook)")
+    parser.add_argument("--rust-bin", help=f"our function binary ({FUNCTION_NAME})")
+    parser.add_argument("--print-binary", action="store_true",
+                        help="print the name of the function binary measured and exit")
     parser.add_argument("--rust-label", help="how the report names our binary (default: its file name and "
                         "whether it is a debug or release build)")
     parser.add_argument("--peer-python", help="python of the peer venv (.venv/peer/bin/python)")
@@ -410,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--log-dir", type=Path, help="process logs (default .local/bench/<time>)")
     args = parser.parse_args(argv)
+    if args.print_binary:
+        print(FUNCTION_NAME)
+        return 0
 
     chosen = subjects(args)
     log_dir = args.log_dir or REPO / ".local" / "bench" / time.strftime("%Y%m%d-%H%M%S")

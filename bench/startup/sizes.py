@@ -27,7 +27,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-FUNCTIONS = ["alocity-selfie-webhook", "alocity-webhook", "faceio-webhook", "amani-webhook"]
+sys.path.insert(0, str(REPO / "scripts"))
+import registry  # noqa: E402
 # Provided by the Lambda Python runtime: the AWS SDK with its dependencies, and the runtime
 # interface client with its own.
 AWS_SDK = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
@@ -40,7 +41,7 @@ def canonical(name: str) -> str:
 
 def rust_zips(lambda_dir: Path) -> dict[str, dict[str, int]]:
     sizes = {}
-    for function in FUNCTIONS:
+    for function in registry.binaries():
         archive = lambda_dir / function / "bootstrap.zip"
         if not archive.is_file():
             continue

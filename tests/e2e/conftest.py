@@ -51,6 +51,7 @@ MOTO_SERVER = Path(os.environ.get("MOTO_SERVER_BIN", Path(sys.executable).parent
 sys.path.insert(0, str(SCRIPTS))
 sys.path.insert(0, str(FIXTURES))
 import local_aws  # noqa: E402
+import registry  # noqa: E402  (the providers: `webhooks providers --json`)
 import sign  # noqa: E402
 # Processes, ports and moto, shared with bench/startup/harness.py:
 from local_procs import Processes, free_port, start_moto, wait_port  # noqa: E402
@@ -92,17 +93,26 @@ class Mode:
         return self.provider in ("alocity", "alocity-selfie")
 
 
+def _mode(name: str, provider: str, instance: str = "main", secret_id: str | None = None,
+          amani_auth: str = "signature") -> Mode:
+    """A vector mode of `provider`, with its binary and (for the main instance) its secret id from
+    the registry."""
+    entry = registry.by_name(provider)
+    return Mode(name, provider, entry["binary"], secret_id or entry["secret_id"], instance, amani_auth)
+
+
+# One mode per vector file (tests/fixtures/vectors/<mode>.json).
 MODES: dict[str, Mode] = {
     m.name: m
     for m in (
-        Mode("alocity-selfie", "alocity-selfie", "alocity-selfie-webhook", "webhooks/alocity-selfie", "main"),
-        Mode("alocity", "alocity", "alocity-webhook", "webhooks/alocity", "main"),
-        Mode("faceio", "faceio", "faceio-webhook", "webhooks/faceio", "main"),
-        Mode("amani-signature", "amani", "amani-webhook", "webhooks/amani", "main"),
-        Mode("amani-token", "amani", "amani-webhook", "webhooks/amani-token", "token", amani_auth="token"),
+        _mode("alocity-selfie", "alocity-selfie"),
+        _mode("alocity", "alocity"),
+        _mode("faceio", "faceio"),
+        _mode("amani-signature", "amani"),
+        _mode("amani-token", "amani", "token", "webhooks/amani-token", amani_auth="token"),
     )
 }
-BINARIES = sorted({m.binary for m in MODES.values()})
+BINARIES = registry.binaries()
 
 
 def load_vectors(mode: str) -> dict[str, Any]:
@@ -387,10 +397,10 @@ def local_aws_env(endpoint: str, drop: tuple[str, ...] = ()) -> dict[str, str]:
 def base_env(proxy_endpoint: str) -> dict[str, str]:
     env = local_aws_env(proxy_endpoint, ("CARGO_LAMBDA_", "WEBHOOK_SECRET_ID", "PAYLOAD_BUCKET",
                                          "PAYLOAD_OFFLOAD_BYTES"))
+    env.update(registry.dev_env())
     env.update({
         "PAYLOAD_BUCKET": BUCKET,
         "FACEIO_APP_ID": faceio_app_id(),
-        "AMANI_AUTH_MODE": "signature",
         "STORE_DEADLINE_MS": str(STORE_DEADLINE_MS),
         "TIMESTAMP_TOLERANCE_SECS": "300",
         "RUST_LOG": os.environ.get("E2E_RUST_LOG", "info"),
@@ -398,14 +408,19 @@ def base_env(proxy_endpoint: str) -> dict[str, str]:
     return env
 
 
+# What the functions read: the shared settings and every provider's own (from the registry).
+FUNCTION_SETTINGS = {
+    "EVENTS_TABLE", "STORE_DEADLINE_MS", "TIMESTAMP_TOLERANCE_SECS", "WEBHOOK_SECRET_ID",
+    "SECRET_CACHE_TTL_SECS", "RUST_LOG", "RETENTION_DAYS", "MAX_BODY_BYTES", "PAYLOAD_BUCKET",
+    "PAYLOAD_OFFLOAD_BYTES",
+} | {setting["env"] for provider in registry.providers() for setting in provider["settings"]}
+
+
 def start_instance(processes: Processes, inst: Instance, extra: tuple[str, ...] = ()) -> None:
     """`cargo lambda watch` on its own port, with `extra` arguments. Env reaches the functions
     both by inheritance and by --env-file (which wins over inherited values)."""
     env_file = processes.log_dir / f"watch-{inst.name}.env"
-    fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in (
-        "EVENTS_TABLE", "FACEIO_APP_ID", "AMANI_AUTH_MODE", "AMANI_TOKEN_HEADER", "STORE_DEADLINE_MS",
-        "TIMESTAMP_TOLERANCE_SECS", "WEBHOOK_SECRET_ID", "SECRET_CACHE_TTL_SECS", "RUST_LOG",
-        "RETENTION_DAYS", "MAX_BODY_BYTES", "PAYLOAD_BUCKET", "PAYLOAD_OFFLOAD_BYTES")]
+    fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in FUNCTION_SETTINGS]
     env_file.write_text("".join(f"{k}={inst.env[k]}\n" for k in sorted(fn_keys)))
     argv = [str(CARGO_LAMBDA), "lambda", "watch",
             "--invoke-address", "127.0.0.1", "--invoke-port", str(inst.port),

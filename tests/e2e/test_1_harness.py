@@ -9,7 +9,8 @@ import pytest
 from botocore.config import Config
 
 import local_aws
-from conftest import TABLE, Aws
+import registry
+from conftest import MODES, TABLE, Aws
 
 
 def _proxied_ddb(proxy):
@@ -44,8 +45,17 @@ def test_setup_is_idempotent(moto_endpoint, aws: Aws):
     # An existing secret keeps its value unless a reset is asked for.
     assert local_aws.ensure_secrets(moto_endpoint, {sid: "second"}) == {sid: "first"}
     assert local_aws.ensure_secrets(moto_endpoint, {sid: "third"}, reset=True) == {sid: "third"}
-    assert set(local_aws.DEV_SECRETS) == {
+    assert set(local_aws.dev_secrets()) == {
         "webhooks/alocity-selfie", "webhooks/alocity", "webhooks/faceio", "webhooks/amani"}
+
+
+def test_every_registered_provider_is_exercised_by_a_mode():
+    # A provider added to the registry without vectors and a mode here would go untested.
+    names = [p["name"] for p in registry.providers()]
+    assert names == ["alocity-selfie", "alocity", "faceio", "amani"]
+    assert {m.provider for m in MODES.values()} == set(names)
+    for mode in MODES.values():
+        assert mode.binary == registry.by_name(mode.provider)["binary"]
 
 
 def test_local_aws_refuses_remote_endpoints():
