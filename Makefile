@@ -14,13 +14,13 @@ TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 E2E_PYTEST   := $(MOTO_VENV)/bin/python -m pytest
 E2E_ARGS     ?=
 
-.PHONY: help tools tools-moto tools-cargo-lambda tools-peer dev test fmt-check clippy unit e2e bench-smoke local-aws-table sam-checks sam-lint
+.PHONY: help tools tools-moto tools-cargo-lambda tools-peer dev test fmt-check clippy unit drill e2e bench-smoke local-aws-table sam-checks sam-lint
 
 help:
 	@echo "make dev    - run the functions locally against moto (http://127.0.0.1:9000/lambda-url/<binary>/)"
 	@echo "make test   - fmt-check, clippy, unit, e2e (what CI runs)"
 	@echo "make tools  - install the pinned tools into .venv/ (moto, pytest, boto3, requests, cargo-lambda)"
-	@echo "make fmt-check | clippy | unit | e2e | sam-checks  - the steps of 'make test' one by one"
+	@echo "make fmt-check | clippy | unit | drill | e2e | bench-smoke | sam-checks  - the steps of 'make test' one by one"
 	@echo "make sam-lint - quick template checks (validate, cfn-lint, checkov, template tests) without sam build"
 	@echo "make bench  - all benchmarks against the limits and a Python peer -> bench/REPORT.md (not a test)"
 
@@ -43,6 +43,7 @@ test:
 	$(MAKE) --no-print-directory fmt-check
 	$(MAKE) --no-print-directory clippy
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory drill
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory sam-checks
@@ -55,6 +56,11 @@ clippy:
 
 unit:
 	cargo test --workspace
+
+# The adding-a-provider drill (docs/adding-a-provider.md): no provider named in shipping code
+# outside its crate, its fixtures, the registry and the SAM application.
+drill:
+	python3 scripts/drill.py --check
 
 # End-to-end: moto, the fault proxy and several `cargo lambda watch` instances on free loopback
 # ports; everything started is stopped by pid afterwards (see tests/e2e/conftest.py).
