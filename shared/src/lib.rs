@@ -6,6 +6,7 @@
 
 pub mod alocity;
 pub mod config;
+pub mod error;
 pub mod http;
 pub mod pipeline;
 pub mod provider;

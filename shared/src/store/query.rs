@@ -9,32 +9,13 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use base64::Engine as _;
-use serde_json::{Map, Value};
 
 use super::bodies::{BodyLocation, get_body};
-use super::dynamodb::{INDEX_BY_PROVIDER_TIME, INDEX_BY_SUBJECT};
-use super::iso_millis;
+use super::schema::{INDEX_BY_PROVIDER_TIME, INDEX_BY_SUBJECT, iso_millis};
 
-/// One stored item, attribute name to value.
-pub type Item = HashMap<String, AttributeValue>;
-
-pub use super::CONFLICT_SEPARATOR;
-
-/// The table key of an event: `<provider>#<idempotency key>`.
-pub fn event_pk(provider: &str, idempotency_key: &str) -> String {
-    format!("{provider}#{idempotency_key}")
-}
-
-/// The partition of index `by-provider-time`: `<provider>#<YYYY-MM-DD>` (UTC day received).
-pub fn provider_day(provider: &str, day: &str) -> String {
-    format!("{provider}#{day}")
-}
-
-/// The partition of index `by-subject`: `<provider>#<subject>`.
-pub fn provider_subject(provider: &str, subject: &str) -> String {
-    format!("{provider}#{subject}")
-}
+pub use super::attributes::{Item, attribute_to_json, item_to_json};
+pub use super::schema::{CONFLICT_SEPARATOR, event_pk, provider_day, provider_subject};
+pub use crate::error::error_chain;
 
 /// Milliseconds per UTC day.
 const DAY_MS: i64 = 86_400_000;
@@ -97,21 +78,6 @@ impl ReadError {
         };
         Self(format!("{operation} on table {table} failed: {detail}"))
     }
-}
-
-/// An error and its causes on one line (`dispatch failure: io error: … Connection refused`),
-/// each message once; shorter than the SDK's `DisplayErrorContext`, which adds debug output.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(current) = next {
-        let text = current.to_string();
-        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
-        next = current.source();
-    }
-    parts.join(": ")
 }
 
 /// One page of a scan.
@@ -498,83 +464,9 @@ pub fn body_bytes(item: &Item) -> Option<Vec<u8>> {
     }
 }
 
-/// An attribute as JSON: maps and lists recursively, numbers as JSON numbers (any precision),
-/// binary values as standard base64 text, sets as arrays.
-pub fn attribute_to_json(value: &AttributeValue) -> Value {
-    let base64 =
-        |bytes: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
-    match value {
-        AttributeValue::S(text) => Value::String(text.clone()),
-        AttributeValue::N(number) => number_to_json(number),
-        AttributeValue::Bool(flag) => Value::Bool(*flag),
-        AttributeValue::B(blob) => base64(blob.as_ref()),
-        AttributeValue::M(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(key, item)| (key.clone(), attribute_to_json(item)))
-                .collect(),
-        ),
-        AttributeValue::L(items) => Value::Array(items.iter().map(attribute_to_json).collect()),
-        AttributeValue::Ss(texts) => {
-            Value::Array(texts.iter().cloned().map(Value::String).collect())
-        }
-        AttributeValue::Ns(numbers) => Value::Array(
-            numbers
-                .iter()
-                .map(|number| number_to_json(number))
-                .collect(),
-        ),
-        AttributeValue::Bs(blobs) => {
-            Value::Array(blobs.iter().map(|blob| base64(blob.as_ref())).collect())
-        }
-        // `Null(true)`, and any type a newer SDK adds.
-        _ => Value::Null,
-    }
-}
-
-/// A DynamoDB number as a JSON number, or as its text when JSON cannot hold it.
-fn number_to_json(number: &str) -> Value {
-    serde_json::from_str::<serde_json::Number>(number)
-        .map_or_else(|_| Value::String(number.to_owned()), Value::Number)
-}
-
-/// A whole item as a JSON object (keys in name order).
-pub fn item_to_json(item: &Item) -> Value {
-    let mut names: Vec<&String> = item.keys().collect();
-    names.sort();
-    Value::Object(
-        names
-            .into_iter()
-            .map(|name| (name.clone(), attribute_to_json(&item[name])))
-            .collect::<Map<String, Value>>(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use aws_sdk_dynamodb::primitives::Blob;
-
     use super::*;
-    use crate::store::dynamodb::json_to_attribute;
-
-    #[test]
-    fn key_formats_match_what_the_writer_stores() {
-        assert_eq!(event_pk("faceio", "app/ENROLL/f1"), "faceio#app/ENROLL/f1");
-        assert_eq!(provider_day("alocity", "2026-11-24"), "alocity#2026-11-24");
-        assert_eq!(provider_subject("amani", "p-1"), "amani#p-1");
-    }
-
-    #[test]
-    fn error_chains_read_as_one_line() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("dispatch failure")]
-        struct Outer(#[source] std::io::Error);
-        let error = Outer(std::io::Error::new(
-            std::io::ErrorKind::ConnectionRefused,
-            "Connection refused",
-        ));
-        assert_eq!(error_chain(&error), "dispatch failure: Connection refused");
-    }
 
     #[test]
     fn windows_list_their_days_newest_first() {
@@ -589,39 +481,5 @@ mod tests {
         let one_day = TimeWindow::new(from, from).unwrap();
         assert_eq!(one_day.days_newest_first(), ["2025-11-24"]);
         assert_eq!(TimeWindow::new(from, from - 1), None);
-    }
-
-    #[test]
-    fn attributes_round_trip_to_json() {
-        let json = serde_json::json!({
-            "a": [1, 2.5, {"b": null, "c": true}],
-            "big": 123_456_789_012_345_678_u64,
-            "s": "text"
-        });
-        let attribute = json_to_attribute(&json, 1).unwrap();
-        assert_eq!(attribute_to_json(&attribute), json);
-    }
-
-    #[test]
-    fn binary_and_set_attributes_become_base64_and_arrays() {
-        let item: Item = HashMap::from([
-            (
-                "body".to_owned(),
-                AttributeValue::B(Blob::new(vec![0xff, 0x00])),
-            ),
-            (
-                "n".to_owned(),
-                AttributeValue::N("123456789012345678901234567890.5".into()),
-            ),
-            ("ss".to_owned(), AttributeValue::Ss(vec!["x".into()])),
-            ("pk".to_owned(), AttributeValue::S("p#k".into())),
-        ]);
-        let json = item_to_json(&item);
-        assert_eq!(json["body"], "/wA=");
-        assert_eq!(json["ss"], serde_json::json!(["x"]));
-        assert_eq!(json["n"].to_string(), "123456789012345678901234567890.5");
-        assert_eq!(body_bytes(&item), Some(vec![0xff, 0x00]));
-        assert_eq!(text(&item, "pk"), Some("p#k"));
-        assert_eq!(text(&item, "n"), None);
     }
 }
