@@ -6,6 +6,7 @@ pub mod dynamodb;
 pub mod memory;
 pub mod query;
 pub mod schema;
+pub mod stored;
 
 use std::future::Future;
 
@@ -16,7 +17,9 @@ use crate::secret::SecretVersion;
 pub use bodies::{BodyBucket, BodyLocation};
 pub use dynamodb::DynamoDbStore;
 pub use memory::MemoryStore;
+pub use query::EventReader;
 pub use schema::iso_millis;
+pub use stored::StoredEvent;
 
 /// A verified delivery, ready to store.
 #[derive(Debug, Clone, PartialEq)]
