@@ -12,9 +12,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata as _;
+use webhook_core::error::error_chain;
 use webhook_core::secret::{SecretVersion, VersionedSecret};
 use webhook_core::secrets::{FetchSecrets as _, SecretsManagerFetcher};
-use webhook_core::store::query::{EventReader, error_chain};
+use webhook_core::store::query::EventReader;
 
 use crate::args::TableArgs;
 use crate::error::CliError;

@@ -4,9 +4,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::Value;
-use webhook_core::store::query::{
-    self, EventReader, Item, TimeWindow, attribute_to_json, item_to_json,
-};
+use webhook_core::store::StoredEvent;
+use webhook_core::store::query::{EventReader, TimeWindow};
+use webhook_core::store::schema::{self, attr};
+use webhook_core::store::stored::StoredBody;
 
 use crate::args::{GetArgs, ListArgs, SubjectArgs};
 use crate::aws;
@@ -66,7 +67,7 @@ pub async fn query_window(
     event_code: Option<&str>,
     limit: usize,
     json: bool,
-) -> Result<Vec<Item>, CliError> {
+) -> Result<Vec<StoredEvent>, CliError> {
     let days = window.days_newest_first();
     let bar = output::progress(
         !json && days.len() > 1,
@@ -126,29 +127,29 @@ pub async fn subject(
 /// No such item, or a failed read.
 pub async fn get(args: &GetArgs, json: bool, endpoint: Option<&str>) -> Result<(), CliError> {
     let (_, reader) = aws::table_reader(endpoint, &args.table).await?;
-    let pk = query::event_pk(args.provider.name(), &args.key);
-    let item = reader
+    let pk = schema::event_pk(args.provider.name(), &args.key);
+    let event = reader
         .get(&pk)
         .await?
         .ok_or_else(|| CliError::failed(format!("no event {pk} in table {}", reader.table())))?;
-    let mut items = vec![item];
+    let mut events = vec![event];
     if args.conflicts {
-        items.extend(conflicts(&reader, &pk, json).await?);
+        events.extend(conflicts(&reader, &pk, json).await?);
     }
-    let mut items_with_bodies = Vec::with_capacity(items.len());
-    for item in items {
-        items_with_bodies.push(reader.with_body(item).await?);
+    let mut events_with_bodies = Vec::with_capacity(events.len());
+    for event in events {
+        events_with_bodies.push(reader.with_body(event).await?);
     }
-    let items = items_with_bodies;
+    let items = events_with_bodies;
     let mut text = String::new();
-    for (index, item) in items.iter().enumerate() {
+    for (index, event) in items.iter().enumerate() {
         if json {
-            text.push_str(&output::json_line(&item_to_json(item)));
+            text.push_str(&output::json_line(&event.to_json()));
         } else {
             if index > 0 {
                 text.push('\n');
             }
-            text.push_str(&describe(item));
+            text.push_str(&describe(event));
         }
     }
     if args.conflicts && !json {
@@ -161,7 +162,11 @@ pub async fn get(args: &GetArgs, json: bool, endpoint: Option<&str>) -> Result<(
 }
 
 /// Every conflict record of `pk`, by scanning the table (a spinner shows the progress).
-async fn conflicts(reader: &EventReader, pk: &str, json: bool) -> Result<Vec<Item>, CliError> {
+async fn conflicts(
+    reader: &EventReader,
+    pk: &str,
+    json: bool,
+) -> Result<Vec<StoredEvent>, CliError> {
     let bar = output::progress(!json, None, "scanning for conflict records");
     let mut found = Vec::new();
     let mut scanned = 0_u64;
@@ -179,27 +184,27 @@ async fn conflicts(reader: &EventReader, pk: &str, json: bool) -> Result<Vec<Ite
         }
     }
     bar.finish_and_clear();
-    found.sort_by(|a, b| query::text(a, "received_at").cmp(&query::text(b, "received_at")));
+    found.sort_by(|a, b| a.received_at.cmp(&b.received_at));
     Ok(found)
 }
 
 /// Index items as JSON lines or as a table.
-fn print_summaries(items: &[Item], json: bool) -> Result<(), CliError> {
+fn print_summaries(events: &[StoredEvent], json: bool) -> Result<(), CliError> {
     if json {
-        let lines: String = items
+        let lines: String = events
             .iter()
-            .map(|item| output::json_line(&item_to_json(item)))
+            .map(|event| output::json_line(&event.to_json()))
             .collect();
         return output::print(&lines);
     }
-    if items.is_empty() {
+    if events.is_empty() {
         return Ok(());
     }
-    output::print(&summary_table(items).render())
+    output::print(&summary_table(events).render())
 }
 
 /// The people's view of index items: one line per event.
-pub fn summary_table(items: &[Item]) -> Table {
+pub fn summary_table(events: &[StoredEvent]) -> Table {
     let mut table = Table::new(&[
         "RECEIVED_AT",
         "EVENT",
@@ -209,92 +214,86 @@ pub fn summary_table(items: &[Item]) -> Table {
         "SECRET",
         "TYPE",
     ]);
-    for item in items {
-        table.push(
-            [
-                "received_at",
-                "event_code",
-                "subject",
-                "idempotency_key",
-                "body_size",
-                "secret_version",
-                "record_type",
-            ]
-            .iter()
-            .map(|name| cell(item, name))
-            .collect(),
-        );
+    for event in events {
+        table.push(vec![
+            event.received_at.clone(),
+            event.event_code.clone(),
+            or_dash(event.subject.clone()),
+            event.idempotency_key.clone(),
+            or_dash(event.body_size.map(|size| size.to_string())),
+            event.secret_version.label().to_owned(),
+            event.record_type.as_str().to_owned(),
+        ]);
     }
     table
 }
 
-/// One attribute for a table cell: text as is, anything else as JSON, `-` when absent.
-fn cell(item: &Item, name: &str) -> String {
-    match item.get(name).map(attribute_to_json) {
-        Some(Value::String(text)) => text,
-        Some(Value::Null) | None => "-".to_owned(),
-        Some(other) => other.to_string(),
+/// A table cell for an optional value: `-` when absent.
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".to_owned())
+}
+
+/// A JSON value for a table cell: text as is, anything else as JSON, `-` for null.
+fn cell(value: Value) -> String {
+    match value {
+        Value::String(text) => text,
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
     }
 }
 
-/// The attributes shown first by `events get`, in this order.
+/// The attributes shown first by `events get`, in this order; the others follow by name.
 const GET_ORDER: [&str; 19] = [
-    "pk",
-    "provider",
-    "idempotency_key",
-    "event_code",
-    "subject",
-    "record_type",
-    "conflict_of",
-    "received_at",
-    "received_at_ms",
-    "provider_time",
-    "request_id",
-    "source_ip",
-    "secret_version",
-    "body_sha256",
-    "body_size",
-    "signature",
-    "expires_at",
-    "provider_day",
-    "provider_subject",
+    attr::PK,
+    attr::PROVIDER,
+    attr::IDEMPOTENCY_KEY,
+    attr::EVENT_CODE,
+    attr::SUBJECT,
+    attr::RECORD_TYPE,
+    attr::CONFLICT_OF,
+    attr::RECEIVED_AT,
+    attr::RECEIVED_AT_MS,
+    attr::PROVIDER_TIME,
+    attr::REQUEST_ID,
+    attr::SOURCE_IP,
+    attr::SECRET_VERSION,
+    attr::BODY_SHA256,
+    attr::BODY_SIZE,
+    attr::SIGNATURE,
+    attr::EXPIRES_AT,
+    attr::PROVIDER_DAY,
+    attr::PROVIDER_SUBJECT,
 ];
 
-/// The people's view of one item: its attributes, then the raw body (the parsed `payload`
+/// The people's view of one event: its attributes, then the raw body (the parsed `payload`
 /// is the same document, so it is left out).
-pub fn describe(item: &Item) -> String {
-    let mut names: Vec<&str> = GET_ORDER
-        .iter()
-        .copied()
-        .filter(|name| item.contains_key(*name))
+pub fn describe(event: &StoredEvent) -> String {
+    let mut attributes: Vec<(&str, Value)> = event
+        .attributes()
+        .into_iter()
+        .filter(|(name, _)| *name != attr::BODY && *name != attr::PAYLOAD)
         .collect();
-    let mut others: Vec<&str> = item
-        .keys()
-        .map(String::as_str)
-        .filter(|name| !GET_ORDER.contains(name) && !matches!(*name, "body" | "payload"))
-        .collect();
-    others.sort_unstable();
-    names.extend(others);
+    attributes.sort_by_key(|(name, _)| {
+        let rank = GET_ORDER.iter().position(|shown| shown == name);
+        (rank.unwrap_or(GET_ORDER.len()), *name)
+    });
     let mut table = Table::new(&["ATTRIBUTE", "VALUE"]);
-    for name in names {
-        table.push(vec![name.to_owned(), cell(item, name)]);
+    for (name, value) in attributes {
+        table.push(vec![name.to_owned(), cell(value)]);
     }
     let mut text = table.render();
-    match query::body_bytes(item) {
-        Some(body) => match String::from_utf8(body) {
-            Ok(body) => {
-                let _ = writeln!(text, "body ({} bytes):\n{body}", body.len());
-            }
-            Err(binary) => {
-                let bytes = binary.into_bytes();
-                let _ = writeln!(
-                    text,
-                    "body ({} bytes, binary, shown as base64):\n{}",
-                    bytes.len(),
-                    cell(item, "body")
-                );
-            }
-        },
+    match &event.body {
+        Some(StoredBody::Text(body)) => {
+            let _ = writeln!(text, "body ({} bytes):\n{body}", body.len());
+        }
+        Some(binary @ StoredBody::Binary(bytes)) => {
+            let _ = writeln!(
+                text,
+                "body ({} bytes, binary, shown as base64):\n{}",
+                bytes.len(),
+                cell(binary.to_json())
+            );
+        }
         None => text.push_str("body: (none)\n"),
     }
     text
@@ -309,77 +308,115 @@ mod tests {
 
     use super::*;
 
-    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), value.clone()))
-            .collect::<HashMap<_, _>>()
-    }
-
     fn s(text: &str) -> AttributeValue {
         AttributeValue::S(text.to_owned())
     }
 
+    /// An event with the attributes every read returns, and `more`.
+    fn event(pk: &str, received_at: &str, more: &[(&str, AttributeValue)]) -> StoredEvent {
+        let (provider, key) = pk.split_once('#').unwrap();
+        let mut item = HashMap::from([
+            (attr::PK.to_owned(), s(pk)),
+            (attr::PROVIDER.to_owned(), s(provider)),
+            (attr::IDEMPOTENCY_KEY.to_owned(), s(key)),
+            (attr::RECEIVED_AT.to_owned(), s(received_at)),
+            (attr::RECORD_TYPE.to_owned(), s("event")),
+            (attr::SECRET_VERSION.to_owned(), s("AWSCURRENT")),
+        ]);
+        item.extend(
+            more.iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone())),
+        );
+        StoredEvent::from_item(item).unwrap()
+    }
+
     #[test]
     fn summaries_show_one_line_per_event_with_dashes_for_gaps() {
-        let items = [
-            item(&[
-                ("received_at", s("2026-11-24T09:12:01.123Z")),
-                ("event_code", s("ENROLL")),
-                ("subject", s("f1")),
-                ("idempotency_key", s("app/ENROLL/f1")),
-                ("body_size", AttributeValue::N("231".into())),
-                ("secret_version", s("AWSCURRENT")),
-                ("record_type", s("event")),
-            ]),
-            item(&[
-                ("received_at", s("2026-11-24T09:11:00.000Z")),
-                ("event_code", s("AUTH")),
-                ("idempotency_key", s("req-1")),
-            ]),
+        let events = [
+            event(
+                "faceio#app/ENROLL/f1",
+                "2026-11-24T09:12:01.123Z",
+                &[
+                    (attr::EVENT_CODE, s("ENROLL")),
+                    (attr::SUBJECT, s("f1")),
+                    (attr::BODY_SIZE, AttributeValue::N("231".into())),
+                ],
+            ),
+            event(
+                "faceio#req-1",
+                "2026-11-24T09:11:00.000Z",
+                &[
+                    (attr::EVENT_CODE, s("AUTH")),
+                    (attr::SECRET_VERSION, s("AWSPREVIOUS")),
+                    (attr::RECORD_TYPE, s("conflict")),
+                ],
+            ),
         ];
         assert_eq!(
-            summary_table(&items).render(),
-            "RECEIVED_AT               EVENT   SUBJECT  KEY            BYTES  SECRET      TYPE\n\
-             2026-11-24T09:12:01.123Z  ENROLL  f1       app/ENROLL/f1  231    AWSCURRENT  event\n\
-             2026-11-24T09:11:00.000Z  AUTH    -        req-1          -      -           -\n"
+            summary_table(&events).render(),
+            "RECEIVED_AT               EVENT   SUBJECT  KEY            BYTES  SECRET       TYPE\n\
+             2026-11-24T09:12:01.123Z  ENROLL  f1       app/ENROLL/f1  231    AWSCURRENT   event\n\
+             2026-11-24T09:11:00.000Z  AUTH    -        req-1          -      AWSPREVIOUS  conflict\n"
         );
     }
 
     #[test]
-    fn an_item_shows_its_attributes_in_order_and_the_raw_body_last() {
-        let shown = describe(&item(&[
-            ("body", s("{\"a\": 1}")),
-            (
-                "payload",
-                AttributeValue::M(HashMap::from([(
-                    "a".to_owned(),
-                    AttributeValue::N("1".into()),
-                )])),
-            ),
-            ("zz_extra", AttributeValue::Bool(true)),
-            ("provider", s("amani")),
-            ("pk", s("amani#abc")),
-        ]));
+    fn an_event_shows_its_attributes_in_order_and_the_raw_body_last() {
+        let shown = describe(&event(
+            "amani#abc",
+            "2026-11-24T09:12:01.123Z",
+            &[
+                (attr::EVENT_CODE, s("profile_create")),
+                (attr::BODY, s("{\"a\": 1}")),
+                (
+                    attr::PAYLOAD,
+                    AttributeValue::M(HashMap::from([(
+                        "a".to_owned(),
+                        AttributeValue::N("1".into()),
+                    )])),
+                ),
+                ("zz_extra", AttributeValue::Bool(true)),
+                (attr::BODY_S3_KEY, s("amani/ab")),
+                (attr::BODY_S3_BUCKET, s("bodies")),
+                (
+                    attr::RECEIVED_AT_MS,
+                    AttributeValue::N("1795490962753".into()),
+                ),
+            ],
+        ));
         assert_eq!(
             shown,
-            "ATTRIBUTE  VALUE\n\
-             pk         amani#abc\n\
-             provider   amani\n\
-             zz_extra   true\n\
+            "ATTRIBUTE        VALUE\n\
+             pk               amani#abc\n\
+             provider         amani\n\
+             idempotency_key  abc\n\
+             event_code       profile_create\n\
+             record_type      event\n\
+             received_at      2026-11-24T09:12:01.123Z\n\
+             received_at_ms   1795490962753\n\
+             secret_version   AWSCURRENT\n\
+             body_s3_bucket   bodies\n\
+             body_s3_key      amani/ab\n\
+             zz_extra         true\n\
              body (8 bytes):\n{\"a\": 1}\n"
         );
     }
 
     #[test]
     fn binary_bodies_are_shown_as_base64() {
-        let shown = describe(&item(&[(
-            "body",
-            AttributeValue::B(Blob::new(vec![0xff, 0xfe])),
-        )]));
+        let shown = describe(&event(
+            "amani#abc",
+            "2026-11-24T09:12:01.123Z",
+            &[
+                (attr::EVENT_CODE, s("unparsed")),
+                (attr::BODY, AttributeValue::B(Blob::new(vec![0xff, 0xfe]))),
+            ],
+        ));
         assert!(
             shown.ends_with("body (2 bytes, binary, shown as base64):\n//4=\n"),
             "{shown}"
         );
+        let none = describe(&event("amani#abc", "x", &[(attr::EVENT_CODE, s("x"))]));
+        assert!(none.ends_with("body: (none)\n"), "{none}");
     }
 }

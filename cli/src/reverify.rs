@@ -1,6 +1,6 @@
 //! `webhooks reverify`: the tamper audit. Every stored event that kept an HMAC signature
 //! header is checked again against its stored body, with the provider's current and previous
-//! secrets and no replay window (`webhook_core::verify::audit`).
+//! secrets and no replay window, by the provider's own audit rule (its catalogue's `audit`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,7 +8,8 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use serde_json::json;
 use webhook_core::VersionedSecret;
-use webhook_core::store::query::{self, EventReader, Item, TimeWindow};
+use webhook_core::store::StoredEvent;
+use webhook_core::store::query::{EventReader, TimeWindow};
 
 use crate::args::ReverifyArgs;
 use crate::aws;
@@ -85,7 +86,7 @@ pub async fn run(
         Some(window) => in_window(&reader, &providers, window, json).await?,
         None => scan(&reader, args.provider, json).await?,
     };
-    items.sort_by(|a, b| query::text(b, "received_at").cmp(&query::text(a, "received_at")));
+    items.sort_by(|a, b| b.received_at.cmp(&a.received_at));
 
     let mut secrets = SecretBook::new(&config, args.secret_id.clone());
     let bar = output::progress(
@@ -136,16 +137,11 @@ async fn in_window(
     providers: &[ProviderArg],
     window: &TimeWindow,
     json: bool,
-) -> Result<Vec<Item>, CliError> {
+) -> Result<Vec<StoredEvent>, CliError> {
     let mut pks = Vec::new();
     for &provider in providers {
         let found = events::query_window(reader, provider, window, None, usize::MAX, json).await?;
-        pks.extend(
-            found
-                .iter()
-                .filter_map(|item| query::text(item, "pk"))
-                .map(str::to_owned),
-        );
+        pks.extend(found.into_iter().map(|event| event.pk));
     }
     let bar = output::progress(
         !json && pks.len() > 100,
@@ -166,7 +162,7 @@ async fn scan(
     reader: &EventReader,
     provider: Option<ProviderArg>,
     json: bool,
-) -> Result<Vec<Item>, CliError> {
+) -> Result<Vec<StoredEvent>, CliError> {
     let bar = output::progress(!json, None, "scanning the table");
     let mut items = Vec::new();
     let mut scanned = 0_u64;
@@ -223,23 +219,22 @@ impl<'a> SecretBook<'a> {
     }
 }
 
-/// Re-checks one item; `None` when it has no signature to check (token mode, FACEIO).
+/// Re-checks one event; `None` when it has no signature to check (token mode, FACEIO).
 async fn check(
     reader: &EventReader,
-    item: &Item,
+    event: &StoredEvent,
     secrets: &mut SecretBook<'_>,
 ) -> Result<Option<Checked>, CliError> {
-    let text = |name| query::text(item, name).unwrap_or("-").to_owned();
-    let provider = text("provider");
+    let provider = event.provider.clone();
     let Some((known, rule)) =
         registry::find(&provider).and_then(|known| Some((known, known.catalog().audit()?)))
     else {
         return Ok(None);
     };
-    let Some(signature) = query::text(item, "signature") else {
+    let Some(signature) = event.signature.as_deref() else {
         return Ok(None);
     };
-    let result = match reader.body(item).await? {
+    let result = match reader.body(event).await? {
         Some(body) => {
             let candidates = secrets.for_provider(known).await?;
             rule(candidates, &body, signature)
@@ -249,10 +244,10 @@ async fn check(
         None => Err("body_missing"),
     };
     Ok(Some(Checked {
-        pk: text("pk"),
+        pk: event.pk.clone(),
         provider,
-        event_code: text("event_code"),
-        received_at: text("received_at"),
+        event_code: event.event_code.clone(),
+        received_at: event.received_at.clone(),
         result,
     }))
 }

@@ -8,6 +8,7 @@ pub mod alocity;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod error;
 pub mod http;
 pub mod pipeline;
 pub mod provider;

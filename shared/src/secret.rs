@@ -78,6 +78,13 @@ impl SecretVersion {
             Self::Previous => "AWSPREVIOUS",
         }
     }
+
+    /// The version whose staging label is `label`; `None` for any other label.
+    pub fn from_label(label: &str) -> Option<Self> {
+        [Self::Current, Self::Previous]
+            .into_iter()
+            .find(|version| version.label() == label)
+    }
 }
 
 /// One candidate secret and the version it belongs to.
@@ -138,5 +145,9 @@ mod tests {
     fn labels_are_the_secrets_manager_stages() {
         assert_eq!(SecretVersion::Current.label(), "AWSCURRENT");
         assert_eq!(SecretVersion::Previous.label(), "AWSPREVIOUS");
+        for version in [SecretVersion::Current, SecretVersion::Previous] {
+            assert_eq!(SecretVersion::from_label(version.label()), Some(version));
+        }
+        assert_eq!(SecretVersion::from_label("AWSPENDING"), None);
     }
 }

@@ -13,12 +13,14 @@ use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine as _;
 
 use super::StoreError;
+use crate::error::error_chain;
 
 /// Default `PAYLOAD_OFFLOAD_BYTES`: bodies larger than this go to the bucket. Well under the
 /// 400 KB item limit, leaving room for the other attributes (signature header, ids, times).
 pub const DEFAULT_OFFLOAD_BYTES: usize = 256 * 1024;
 
-/// Where an offloaded body is: the item's `body_s3_bucket` and `body_s3_key`.
+/// Where an offloaded body is: the item's `body_s3_bucket` and `body_s3_key`
+/// ([`super::schema::attr`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodyLocation {
     /// The bucket.
@@ -131,7 +133,7 @@ pub async fn get_body(client: &Client, location: &BodyLocation) -> Result<Option
         Err(other) => {
             return Err(format!(
                 "GetObject {location} failed: {}",
-                super::query::error_chain(&other)
+                error_chain(&other)
             ));
         }
     };

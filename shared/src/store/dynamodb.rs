@@ -1,4 +1,5 @@
-//! DynamoDB as the event store: one conditional `PutItem` per delivery.
+//! DynamoDB as the event store: one conditional `PutItem` per delivery. The item's layout is
+//! [`super::schema`]'s; the reader is [`super::query`].
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,18 +9,11 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use serde_json::Value;
 
+use super::attributes::{Item, json_to_attribute};
 use super::bodies::{BodyBucket, BodyLocation};
+use super::schema::{self, RecordType, attr};
 use super::{EventRecord, EventStore, PutOutcome, StoreError};
-
-/// Name of the index by provider and day (`provider_day`, `received_at`).
-pub const INDEX_BY_PROVIDER_TIME: &str = "by-provider-time";
-/// Name of the index by subject (`provider_subject`, `received_at`).
-pub const INDEX_BY_SUBJECT: &str = "by-subject";
-
-/// DynamoDB allows 32 levels of nesting; deeper payloads are kept in `body` only.
-const MAX_PAYLOAD_DEPTH: usize = 30;
 
 /// Bodies larger than this are stored raw only: the parsed `payload` would repeat them and push
 /// the item towards DynamoDB's 400 KB item limit.
@@ -76,16 +70,13 @@ impl DynamoDbStore {
         }
     }
 
-    async fn put(
-        &self,
-        item: HashMap<String, AttributeValue>,
-    ) -> Result<Option<String>, SdkError<PutItemError>> {
+    async fn put(&self, item: Item) -> Result<Option<String>, SdkError<PutItemError>> {
         let answer = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(schema::PK_ABSENT)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -97,7 +88,7 @@ impl DynamoDbStore {
                 let existing_hash = match failure.err() {
                     PutItemError::ConditionalCheckFailedException(exists) => exists
                         .item()
-                        .and_then(|item| item.get("body_sha256"))
+                        .and_then(|item| item.get(attr::BODY_SHA256))
                         .and_then(|hash| hash.as_s().ok())
                         .cloned(),
                     _ => None,
@@ -174,57 +165,62 @@ pub fn to_item(
     retention_days: Option<u32>,
     conflict_of: Option<String>,
     body_at: Option<&BodyLocation>,
-) -> HashMap<String, AttributeValue> {
+) -> Item {
     let s = |text: &str| AttributeValue::S(text.to_owned());
-    let received_at = record.received_at();
     let mut item = HashMap::with_capacity(24);
+    let mut put = |name: &str, value: AttributeValue| {
+        item.insert(name.to_owned(), value);
+    };
     let pk = match &conflict_of {
         Some(_) => record.conflict_pk(),
         None => record.pk(),
     };
-    item.insert("pk".into(), AttributeValue::S(pk));
-    item.insert("provider".into(), s(record.provider));
-    item.insert("idempotency_key".into(), s(&record.idempotency_key));
-    item.insert("event_code".into(), s(&record.event_code));
-    item.insert(
-        "provider_day".into(),
-        AttributeValue::S(format!("{}#{}", record.provider, &received_at[..10])),
+    put(attr::PK, AttributeValue::S(pk));
+    put(attr::PROVIDER, s(record.provider));
+    put(attr::IDEMPOTENCY_KEY, s(&record.idempotency_key));
+    put(attr::EVENT_CODE, s(&record.event_code));
+    put(
+        attr::PROVIDER_DAY,
+        AttributeValue::S(schema::provider_day(
+            record.provider,
+            &schema::utc_day(record.received_at_ms),
+        )),
     );
     if let Some(subject) = &record.subject {
-        item.insert("subject".into(), s(subject));
-        item.insert(
-            "provider_subject".into(),
-            AttributeValue::S(format!("{}#{subject}", record.provider)),
+        put(attr::SUBJECT, s(subject));
+        put(
+            attr::PROVIDER_SUBJECT,
+            AttributeValue::S(schema::provider_subject(record.provider, subject)),
         );
     }
     if let Some(time) = &record.provider_time {
-        item.insert("provider_time".into(), s(time));
+        put(attr::PROVIDER_TIME, s(time));
     }
-    item.insert("received_at".into(), AttributeValue::S(received_at));
-    item.insert(
-        "received_at_ms".into(),
+    put(attr::RECEIVED_AT, AttributeValue::S(record.received_at()));
+    put(
+        attr::RECEIVED_AT_MS,
         AttributeValue::N(record.received_at_ms.to_string()),
     );
-    item.insert("request_id".into(), s(&record.request_id));
+    put(attr::REQUEST_ID, s(&record.request_id));
     if let Some(ip) = &record.source_ip {
-        item.insert("source_ip".into(), s(ip));
+        put(attr::SOURCE_IP, s(ip));
     }
-    item.insert("secret_version".into(), s(record.secret_version.label()));
+    put(attr::SECRET_VERSION, s(record.secret_version.label()));
     if let Some(location) = body_at {
-        item.insert("body_s3_bucket".into(), s(&location.bucket));
-        item.insert("body_s3_key".into(), s(&location.key));
+        put(attr::BODY_S3_BUCKET, s(&location.bucket));
+        put(attr::BODY_S3_KEY, s(&location.key));
     } else {
-        item.insert(
-            "body".into(),
+        put(
+            attr::BODY,
             match std::str::from_utf8(&record.body) {
                 Ok(text) => s(text),
                 Err(_) => AttributeValue::B(Blob::new(record.body.clone())),
             },
         );
     }
-    item.insert("body_sha256".into(), s(&record.body_sha256));
-    item.insert(
-        "body_size".into(),
+    put(attr::BODY_SHA256, s(&record.body_sha256));
+    put(
+        attr::BODY_SIZE,
         AttributeValue::N(record.body.len().to_string()),
     );
     if let Some(payload) = record
@@ -233,79 +229,23 @@ pub fn to_item(
         .filter(|_| record.body.len() <= MAX_PAYLOAD_BODY_BYTES && body_at.is_none())
         .and_then(|json| json_to_attribute(json, 1))
     {
-        item.insert("payload".into(), payload);
+        put(attr::PAYLOAD, payload);
     }
     if let Some(signature) = &record.signature {
-        item.insert("signature".into(), s(signature));
+        put(attr::SIGNATURE, s(signature));
     }
     match conflict_of {
         Some(original) => {
-            item.insert("record_type".into(), s("conflict"));
-            item.insert("conflict_of".into(), AttributeValue::S(original));
+            put(attr::RECORD_TYPE, s(RecordType::Conflict.as_str()));
+            put(attr::CONFLICT_OF, AttributeValue::S(original));
         }
-        None => {
-            item.insert("record_type".into(), s("event"));
-        }
+        None => put(attr::RECORD_TYPE, s(RecordType::Event.as_str())),
     }
     if let Some(days) = retention_days.filter(|days| *days > 0) {
         let expires = record.received_at_ms / 1000 + i64::from(days) * 86_400;
-        item.insert("expires_at".into(), AttributeValue::N(expires.to_string()));
+        put(attr::EXPIRES_AT, AttributeValue::N(expires.to_string()));
     }
     item
-}
-
-/// JSON as native DynamoDB types (maps, lists, numbers, strings), readable in the console and
-/// usable in filter expressions; `None` when nested deeper than DynamoDB allows.
-pub fn json_to_attribute(value: &Value, depth: usize) -> Option<AttributeValue> {
-    Some(match value {
-        Value::Null => AttributeValue::Null(true),
-        Value::Bool(flag) => AttributeValue::Bool(*flag),
-        Value::Number(number) => number_attribute(number),
-        Value::String(text) => AttributeValue::S(text.clone()),
-        Value::Array(items) => {
-            if depth > MAX_PAYLOAD_DEPTH {
-                return None;
-            }
-            AttributeValue::L(
-                items
-                    .iter()
-                    .map(|item| json_to_attribute(item, depth + 1))
-                    .collect::<Option<_>>()?,
-            )
-        }
-        Value::Object(fields) => {
-            if depth > MAX_PAYLOAD_DEPTH {
-                return None;
-            }
-            AttributeValue::M(
-                fields
-                    .iter()
-                    .map(|(key, item)| Some((key.clone(), json_to_attribute(item, depth + 1)?)))
-                    .collect::<Option<_>>()?,
-            )
-        }
-    })
-}
-
-/// A number DynamoDB can hold (at most 38 significant digits, magnitude 1e-130 to 1e126) as
-/// `N`; anything else as its text, so an exotic number never makes the whole item invalid.
-fn number_attribute(number: &serde_json::Number) -> AttributeValue {
-    let text = number.to_string();
-    let mantissa = text
-        .split(['e', 'E'])
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches('-');
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
-    let magnitude = number.as_f64().map_or(f64::INFINITY, f64::abs);
-    let representable =
-        significant <= 38 && (magnitude == 0.0 || (1e-129..1e125).contains(&magnitude));
-    if representable {
-        AttributeValue::N(text)
-    } else {
-        AttributeValue::S(text)
-    }
 }
 
 #[cfg(test)]
@@ -394,41 +334,5 @@ mod tests {
         );
         assert_eq!(item["conflict_of"].as_s().unwrap(), "faceio#k");
         assert_eq!(item["record_type"].as_s().unwrap(), "conflict");
-    }
-
-    #[test]
-    fn too_deep_or_out_of_range_json_is_never_sent_as_an_invalid_attribute() {
-        let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
-        let value: Value = serde_json::from_str(&deep).unwrap();
-        assert_eq!(json_to_attribute(&value, 1), None);
-        let numbers: Value = serde_json::from_str(
-            "[1e300, 1e-200, 42, 0.0, 123456789012345678901234567890, \
-             1234567890123456789012345678901234567890, -98765432109876543210, 2.5e-7]",
-        )
-        .unwrap();
-        let list = json_to_attribute(&numbers, 1).unwrap();
-        let kinds: Vec<_> = list
-            .as_l()
-            .unwrap()
-            .iter()
-            .map(|value| match value {
-                AttributeValue::N(text) => format!("N {text}"),
-                AttributeValue::S(text) => format!("S {text}"),
-                other => format!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                "S 1e+300",
-                "S 1e-200",
-                "N 42",
-                "N 0.0",
-                "N 123456789012345678901234567890",
-                "S 1234567890123456789012345678901234567890",
-                "N -98765432109876543210",
-                "N 2.5e-7",
-            ]
-        );
     }
 }

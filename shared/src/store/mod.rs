@@ -1,9 +1,12 @@
 //! Where verified events go. The trait is as narrow as the IAM grant: one conditional put.
 
+pub mod attributes;
 pub mod bodies;
 pub mod dynamodb;
 pub mod memory;
 pub mod query;
+pub mod schema;
+pub mod stored;
 
 use std::future::Future;
 
@@ -14,9 +17,9 @@ use crate::secret::SecretVersion;
 pub use bodies::{BodyBucket, BodyLocation};
 pub use dynamodb::DynamoDbStore;
 pub use memory::MemoryStore;
-
-/// Between an event's key and a conflicting body's hash in a conflict record's key.
-pub const CONFLICT_SEPARATOR: &str = "#conflict#";
+pub use query::EventReader;
+pub use schema::iso_millis;
+pub use stored::StoredEvent;
 
 /// A verified delivery, ready to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,30 +53,21 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
-    /// The table key: `<provider>#<idempotency key>`.
+    /// The table key: `<provider>#<idempotency key>` ([`schema::event_pk`]).
     pub fn pk(&self) -> String {
-        query::event_pk(self.provider, &self.idempotency_key)
+        schema::event_pk(self.provider, &self.idempotency_key)
     }
 
-    /// The key of the record that keeps a different body delivered under the same key.
+    /// The key of the record that keeps a different body delivered under the same key
+    /// ([`schema::conflict_pk`]).
     pub fn conflict_pk(&self) -> String {
-        format!("{}{CONFLICT_SEPARATOR}{}", self.pk(), self.body_sha256)
+        schema::conflict_pk(&self.pk(), &self.body_sha256)
     }
 
     /// `received_at` as ISO-8601 UTC with milliseconds (`2026-11-24T02:49:41.123Z`).
     pub fn received_at(&self) -> String {
         iso_millis(self.received_at_ms)
     }
-}
-
-/// Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`; sorts as text in time order.
-pub fn iso_millis(ms: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    at.format(&format).unwrap_or_default()
 }
 
 /// What a conditional put did.

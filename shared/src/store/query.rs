@@ -1,40 +1,22 @@
-//! Reading stored events back: the key formats of the table and its two indexes, time windows
-//! over the day partitions, the queries the `webhooks` CLI and the tamper audit run, and
-//! DynamoDB attributes as plain JSON. The write side is [`super::dynamodb`].
+//! Reading stored events back: time windows over the day partitions, and the queries the
+//! `webhooks` CLI and the tamper audit run, each returning [`StoredEvent`]s. The table's layout
+//! is [`super::schema`]'s; the write side is [`super::dynamodb`].
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use base64::Engine as _;
-use serde_json::{Map, Value};
 
-use super::bodies::{BodyLocation, get_body};
-use super::dynamodb::{INDEX_BY_PROVIDER_TIME, INDEX_BY_SUBJECT};
-use super::iso_millis;
+use super::attributes::Item;
+use super::bodies::get_body;
+use super::schema::{self, INDEX_BY_PROVIDER_TIME, INDEX_BY_SUBJECT, attr, iso_millis, utc_day};
+use super::stored::{ItemError, REQUIRED_ATTRIBUTES, StoredBody, StoredEvent};
 
-/// One stored item, attribute name to value.
-pub type Item = HashMap<String, AttributeValue>;
-
-pub use super::CONFLICT_SEPARATOR;
-
-/// The table key of an event: `<provider>#<idempotency key>`.
-pub fn event_pk(provider: &str, idempotency_key: &str) -> String {
-    format!("{provider}#{idempotency_key}")
-}
-
-/// The partition of index `by-provider-time`: `<provider>#<YYYY-MM-DD>` (UTC day received).
-pub fn provider_day(provider: &str, day: &str) -> String {
-    format!("{provider}#{day}")
-}
-
-/// The partition of index `by-subject`: `<provider>#<subject>`.
-pub fn provider_subject(provider: &str, subject: &str) -> String {
-    format!("{provider}#{subject}")
-}
+/// Kept at its old path for existing callers (`cli/src/send.rs`); its home is
+/// [`crate::error`].
+pub use crate::error::error_chain;
 
 /// Milliseconds per UTC day.
 const DAY_MS: i64 = 86_400_000;
@@ -71,7 +53,7 @@ impl TimeWindow {
         let last = self.to_ms.div_euclid(DAY_MS);
         (first..=last)
             .rev()
-            .map(|day| iso_millis(day * DAY_MS)[..10].to_owned())
+            .map(|day| utc_day(day * DAY_MS))
             .collect()
     }
 }
@@ -97,28 +79,27 @@ impl ReadError {
         };
         Self(format!("{operation} on table {table} failed: {detail}"))
     }
+
+    fn from_item(table: &str, error: &ItemError) -> Self {
+        Self(format!("table {table}: {error}"))
+    }
 }
 
-/// An error and its causes on one line (`dispatch failure: io error: … Connection refused`),
-/// each message once; shorter than the SDK's `DisplayErrorContext`, which adds debug output.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(current) = next {
-        let text = current.to_string();
-        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
-        next = current.source();
-    }
-    parts.join(": ")
+/// The events stored as `items`.
+fn events(table: &str, items: Vec<Item>) -> Result<Vec<StoredEvent>, ReadError> {
+    items
+        .into_iter()
+        .map(|item| {
+            StoredEvent::from_item(item).map_err(|error| ReadError::from_item(table, &error))
+        })
+        .collect()
 }
 
 /// One page of a scan.
 #[derive(Debug, Clone, Default)]
 pub struct ScanPage {
-    /// The items of this page that passed the filter.
-    pub items: Vec<Item>,
+    /// The events of this page that passed the filter.
+    pub items: Vec<StoredEvent>,
     /// How many items the page read before filtering.
     pub scanned: u64,
     /// Where the next page starts; `None` after the last page.
@@ -126,28 +107,31 @@ pub struct ScanPage {
 }
 
 impl ScanPage {
-    fn from_output(output: aws_sdk_dynamodb::operation::scan::ScanOutput) -> Self {
-        Self {
-            items: output.items.unwrap_or_default(),
+    fn from_output(
+        table: &str,
+        output: aws_sdk_dynamodb::operation::scan::ScanOutput,
+    ) -> Result<Self, ReadError> {
+        Ok(Self {
+            items: events(table, output.items.unwrap_or_default())?,
             scanned: u64::try_from(output.scanned_count).unwrap_or_default(),
             next: output.last_evaluated_key.filter(|key| !key.is_empty()),
-        }
+        })
     }
 }
 
-/// The attributes the tamper audit needs.
+/// The attributes the tamper audit needs: those every event has, and its body and signature.
 const AUDIT_ATTRIBUTES: [&str; 11] = [
-    "pk",
-    "provider",
-    "idempotency_key",
-    "event_code",
-    "received_at",
-    "record_type",
-    "secret_version",
-    "body",
-    "body_s3_bucket",
-    "body_s3_key",
-    "signature",
+    REQUIRED_ATTRIBUTES[0],
+    REQUIRED_ATTRIBUTES[1],
+    REQUIRED_ATTRIBUTES[2],
+    REQUIRED_ATTRIBUTES[3],
+    REQUIRED_ATTRIBUTES[4],
+    REQUIRED_ATTRIBUTES[5],
+    REQUIRED_ATTRIBUTES[6],
+    attr::BODY,
+    attr::BODY_S3_BUCKET,
+    attr::BODY_S3_KEY,
+    attr::SIGNATURE,
 ];
 
 /// Reads events from the table: index queries, single items, and scans for audits.
@@ -175,52 +159,48 @@ impl EventReader {
         self
     }
 
-    /// The raw body of `item`, wherever it is kept: in the item, or in S3 for a large one.
+    /// The raw body of `event`, wherever it is kept: in the item, or in S3 for a large one.
     /// `None` when the item has neither, or its S3 object no longer exists (the tamper audit
     /// reports that as a finding).
     ///
     /// # Errors
     /// The body is in S3 and could not be read.
-    pub async fn body(&self, item: &Item) -> Result<Option<Vec<u8>>, ReadError> {
-        if let Some(body) = body_bytes(item) {
-            return Ok(Some(body));
+    pub async fn body(&self, event: &StoredEvent) -> Result<Option<Vec<u8>>, ReadError> {
+        if let Some(body) = &event.body {
+            return Ok(Some(body.as_bytes().to_vec()));
         }
-        let Some(location) = body_location(item) else {
+        let Some(location) = &event.body_at else {
             return Ok(None);
         };
         let Some(client) = &self.bodies else {
             return Err(ReadError(format!(
                 "the body of {} is in {location} and this reader has no S3 client",
-                text(item, "pk").unwrap_or("-"),
+                event.pk,
             )));
         };
-        get_body(client, &location).await.map_err(ReadError)
+        get_body(client, location).await.map_err(ReadError)
     }
 
-    /// `item` with its raw body in `body`, fetched from S3 when it was offloaded there, so that a
-    /// large event reads like any other.
+    /// `event` with its raw body, fetched from S3 when it was offloaded there, so that a large
+    /// event reads like any other.
     ///
     /// # Errors
     /// The body is in S3 and could not be read, or its object no longer exists.
-    pub async fn with_body(&self, mut item: Item) -> Result<Item, ReadError> {
-        if item.contains_key("body") {
-            return Ok(item);
+    pub async fn with_body(&self, mut event: StoredEvent) -> Result<StoredEvent, ReadError> {
+        if event.body.is_some() {
+            return Ok(event);
         }
-        match (self.body(&item).await?, body_location(&item)) {
+        match (self.body(&event).await?, &event.body_at) {
             (Some(body), _) => {
-                let value = match String::from_utf8(body) {
-                    Ok(text) => AttributeValue::S(text),
-                    Err(binary) => AttributeValue::B(Blob::new(binary.into_bytes())),
-                };
-                item.insert("body".to_owned(), value);
-                Ok(item)
+                event.body = Some(StoredBody::from_bytes(body));
+                Ok(event)
             }
             (None, Some(location)) => Err(ReadError(format!(
                 "the body of {} was in {location}, which no longer exists (expired by the \
                  bucket's lifecycle, or deleted)",
-                text(&item, "pk").unwrap_or("-"),
+                event.pk,
             ))),
-            (None, None) => Ok(item),
+            (None, None) => Ok(event),
         }
     }
 
@@ -241,30 +221,33 @@ impl EventReader {
         window: &TimeWindow,
         event_code: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<Item>, ReadError> {
+    ) -> Result<Vec<StoredEvent>, ReadError> {
         let mut request = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(INDEX_BY_PROVIDER_TIME)
             .key_condition_expression("#p = :p AND #r BETWEEN :from AND :to")
-            .expression_attribute_names("#p", "provider_day")
-            .expression_attribute_names("#r", "received_at")
-            .expression_attribute_values(":p", AttributeValue::S(provider_day(provider, day)))
+            .expression_attribute_names("#p", attr::PROVIDER_DAY)
+            .expression_attribute_names("#r", attr::RECEIVED_AT)
+            .expression_attribute_values(
+                ":p",
+                AttributeValue::S(schema::provider_day(provider, day)),
+            )
             .expression_attribute_values(":from", AttributeValue::S(window.from_text()))
             .expression_attribute_values(":to", AttributeValue::S(window.to_text()))
             .scan_index_forward(false);
         if let Some(code) = event_code {
             request = request
                 .filter_expression("#c = :c")
-                .expression_attribute_names("#c", "event_code")
+                .expression_attribute_names("#c", attr::EVENT_CODE)
                 .expression_attribute_values(":c", AttributeValue::S(code.to_owned()));
         }
         self.collect_query(
             request,
             event_code.is_none(),
             limit,
-            "query by-provider-time",
+            &format!("query {INDEX_BY_PROVIDER_TIME}"),
         )
         .await
     }
@@ -279,20 +262,20 @@ impl EventReader {
         provider: &str,
         subject: &str,
         limit: usize,
-    ) -> Result<Vec<Item>, ReadError> {
+    ) -> Result<Vec<StoredEvent>, ReadError> {
         let request = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(INDEX_BY_SUBJECT)
             .key_condition_expression("#s = :s")
-            .expression_attribute_names("#s", "provider_subject")
+            .expression_attribute_names("#s", attr::PROVIDER_SUBJECT)
             .expression_attribute_values(
                 ":s",
-                AttributeValue::S(provider_subject(provider, subject)),
+                AttributeValue::S(schema::provider_subject(provider, subject)),
             )
             .scan_index_forward(false);
-        self.collect_query(request, true, limit, "query by-subject")
+        self.collect_query(request, true, limit, &format!("query {INDEX_BY_SUBJECT}"))
             .await
     }
 
@@ -304,7 +287,7 @@ impl EventReader {
         unfiltered: bool,
         limit: usize,
         operation: &str,
-    ) -> Result<Vec<Item>, ReadError> {
+    ) -> Result<Vec<StoredEvent>, ReadError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         while items.len() < limit {
@@ -318,7 +301,8 @@ impl EventReader {
                 .await
                 .map_err(|error| ReadError::from_sdk(&self.table, operation, &error))?;
             let remaining = limit - items.len();
-            items.extend(output.items.unwrap_or_default().into_iter().take(remaining));
+            let page = output.items.unwrap_or_default().into_iter().take(remaining);
+            items.extend(events(&self.table, page.collect())?);
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => break,
@@ -327,34 +311,38 @@ impl EventReader {
         Ok(items)
     }
 
-    /// The item with key `pk`, every attribute (strongly consistent).
+    /// The event with key `pk`, every attribute (strongly consistent).
     ///
     /// # Errors
-    /// The read failed.
-    pub async fn get(&self, pk: &str) -> Result<Option<Item>, ReadError> {
+    /// The read failed, or the item is not an event.
+    pub async fn get(&self, pk: &str) -> Result<Option<StoredEvent>, ReadError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key(attr::PK, AttributeValue::S(pk.to_owned()))
             .consistent_read(true)
             .send()
             .await
             .map_err(|error| ReadError::from_sdk(&self.table, "GetItem", &error))?;
-        Ok(output.item)
+        output
+            .item
+            .map(StoredEvent::from_item)
+            .transpose()
+            .map_err(|error| ReadError::from_item(&self.table, &error))
     }
 
-    /// The items with keys `pks` with the attributes the tamper audit needs, in any order;
+    /// The events with keys `pks` with the attributes the tamper audit needs, in any order;
     /// keys without an item are left out. Unprocessed keys are retried.
     ///
     /// # Errors
-    /// A read failed, or DynamoDB kept some keys unprocessed.
-    pub async fn get_for_audit(&self, pks: &[String]) -> Result<Vec<Item>, ReadError> {
+    /// A read failed, DynamoDB kept some keys unprocessed, or an item is not an event.
+    pub async fn get_for_audit(&self, pks: &[String]) -> Result<Vec<StoredEvent>, ReadError> {
         let mut found = Vec::with_capacity(pks.len());
         for chunk in pks.chunks(100) {
             let keys: Vec<Item> = chunk
                 .iter()
-                .map(|pk| HashMap::from([("pk".to_owned(), AttributeValue::S(pk.clone()))]))
+                .map(|pk| HashMap::from([(attr::PK.to_owned(), AttributeValue::S(pk.clone()))]))
                 .collect();
             let mut pending = Some(self.audit_keys(keys)?);
             let mut attempt = 0_u32;
@@ -367,7 +355,8 @@ impl EventReader {
                     .await
                     .map_err(|error| ReadError::from_sdk(&self.table, "BatchGetItem", &error))?;
                 if let Some(mut responses) = output.responses {
-                    found.extend(responses.remove(&self.table).unwrap_or_default());
+                    let items = responses.remove(&self.table).unwrap_or_default();
+                    found.extend(events(&self.table, items)?);
                 }
                 pending = output
                     .unprocessed_keys
@@ -417,17 +406,21 @@ impl EventReader {
             .projection_expression(projection)
             .set_expression_attribute_names(Some(names))
             .set_exclusive_start_key(start);
+        let signed = format!("attribute_exists({})", placeholder(attr::SIGNATURE));
         request = match provider {
             Some(provider) => request
-                .filter_expression("attribute_exists(#signature) AND #provider = :provider")
+                .filter_expression(format!(
+                    "{signed} AND {} = :provider",
+                    placeholder(attr::PROVIDER)
+                ))
                 .expression_attribute_values(":provider", AttributeValue::S(provider.to_owned())),
-            None => request.filter_expression("attribute_exists(#signature)"),
+            None => request.filter_expression(signed),
         };
         let output = request
             .send()
             .await
             .map_err(|error| ReadError::from_sdk(&self.table, "Scan", &error))?;
-        Ok(ScanPage::from_output(output))
+        ScanPage::from_output(&self.table, output)
     }
 
     /// One page of a scan for the conflict records of the event with key `pk` (every attribute).
@@ -444,18 +437,20 @@ impl EventReader {
             .scan()
             .table_name(&self.table)
             .filter_expression("begins_with(#pk, :prefix)")
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_values(
-                ":prefix",
-                AttributeValue::S(format!("{pk}{CONFLICT_SEPARATOR}")),
-            )
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_values(":prefix", AttributeValue::S(schema::conflict_prefix(pk)))
             .consistent_read(true)
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(|error| ReadError::from_sdk(&self.table, "Scan", &error))?;
-        Ok(ScanPage::from_output(output))
+        ScanPage::from_output(&self.table, output)
     }
+}
+
+/// The expression placeholder of attribute `name`: `#<name>`.
+fn placeholder(name: &str) -> String {
+    format!("#{name}")
 }
 
 /// The projection of [`AUDIT_ATTRIBUTES`] as `#name` placeholders (several are DynamoDB
@@ -463,118 +458,19 @@ impl EventReader {
 fn audit_projection() -> (String, HashMap<String, String>) {
     let names: HashMap<String, String> = AUDIT_ATTRIBUTES
         .iter()
-        .map(|name| (format!("#{name}"), (*name).to_owned()))
+        .map(|name| (placeholder(name), (*name).to_owned()))
         .collect();
     let projection = AUDIT_ATTRIBUTES
         .iter()
-        .map(|name| format!("#{name}"))
+        .map(|name| placeholder(name))
         .collect::<Vec<_>>()
         .join(", ");
     (projection, names)
 }
 
-/// The text of a string attribute of `item`.
-pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|value| value.as_s().ok())
-        .map(String::as_str)
-}
-
-/// Where the body of `item` was offloaded, when it was.
-pub fn body_location(item: &Item) -> Option<BodyLocation> {
-    Some(BodyLocation {
-        bucket: text(item, "body_s3_bucket")?.to_owned(),
-        key: text(item, "body_s3_key")?.to_owned(),
-    })
-}
-
-/// The raw body kept in the item: a string attribute as its UTF-8 bytes, a binary one as is.
-/// `None` for a body offloaded to S3 (see [`EventReader::body`]).
-pub fn body_bytes(item: &Item) -> Option<Vec<u8>> {
-    match item.get("body")? {
-        AttributeValue::S(text) => Some(text.clone().into_bytes()),
-        AttributeValue::B(blob) => Some(blob.as_ref().to_vec()),
-        _ => None,
-    }
-}
-
-/// An attribute as JSON: maps and lists recursively, numbers as JSON numbers (any precision),
-/// binary values as standard base64 text, sets as arrays.
-pub fn attribute_to_json(value: &AttributeValue) -> Value {
-    let base64 =
-        |bytes: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
-    match value {
-        AttributeValue::S(text) => Value::String(text.clone()),
-        AttributeValue::N(number) => number_to_json(number),
-        AttributeValue::Bool(flag) => Value::Bool(*flag),
-        AttributeValue::B(blob) => base64(blob.as_ref()),
-        AttributeValue::M(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(key, item)| (key.clone(), attribute_to_json(item)))
-                .collect(),
-        ),
-        AttributeValue::L(items) => Value::Array(items.iter().map(attribute_to_json).collect()),
-        AttributeValue::Ss(texts) => {
-            Value::Array(texts.iter().cloned().map(Value::String).collect())
-        }
-        AttributeValue::Ns(numbers) => Value::Array(
-            numbers
-                .iter()
-                .map(|number| number_to_json(number))
-                .collect(),
-        ),
-        AttributeValue::Bs(blobs) => {
-            Value::Array(blobs.iter().map(|blob| base64(blob.as_ref())).collect())
-        }
-        // `Null(true)`, and any type a newer SDK adds.
-        _ => Value::Null,
-    }
-}
-
-/// A DynamoDB number as a JSON number, or as its text when JSON cannot hold it.
-fn number_to_json(number: &str) -> Value {
-    serde_json::from_str::<serde_json::Number>(number)
-        .map_or_else(|_| Value::String(number.to_owned()), Value::Number)
-}
-
-/// A whole item as a JSON object (keys in name order).
-pub fn item_to_json(item: &Item) -> Value {
-    let mut names: Vec<&String> = item.keys().collect();
-    names.sort();
-    Value::Object(
-        names
-            .into_iter()
-            .map(|name| (name.clone(), attribute_to_json(&item[name])))
-            .collect::<Map<String, Value>>(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use aws_sdk_dynamodb::primitives::Blob;
-
     use super::*;
-    use crate::store::dynamodb::json_to_attribute;
-
-    #[test]
-    fn key_formats_match_what_the_writer_stores() {
-        assert_eq!(event_pk("faceio", "app/ENROLL/f1"), "faceio#app/ENROLL/f1");
-        assert_eq!(provider_day("alocity", "2026-11-24"), "alocity#2026-11-24");
-        assert_eq!(provider_subject("amani", "p-1"), "amani#p-1");
-    }
-
-    #[test]
-    fn error_chains_read_as_one_line() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("dispatch failure")]
-        struct Outer(#[source] std::io::Error);
-        let error = Outer(std::io::Error::new(
-            std::io::ErrorKind::ConnectionRefused,
-            "Connection refused",
-        ));
-        assert_eq!(error_chain(&error), "dispatch failure: Connection refused");
-    }
 
     #[test]
     fn windows_list_their_days_newest_first() {
@@ -592,36 +488,17 @@ mod tests {
     }
 
     #[test]
-    fn attributes_round_trip_to_json() {
-        let json = serde_json::json!({
-            "a": [1, 2.5, {"b": null, "c": true}],
-            "big": 123_456_789_012_345_678_u64,
-            "s": "text"
-        });
-        let attribute = json_to_attribute(&json, 1).unwrap();
-        assert_eq!(attribute_to_json(&attribute), json);
-    }
-
-    #[test]
-    fn binary_and_set_attributes_become_base64_and_arrays() {
-        let item: Item = HashMap::from([
-            (
-                "body".to_owned(),
-                AttributeValue::B(Blob::new(vec![0xff, 0x00])),
-            ),
-            (
-                "n".to_owned(),
-                AttributeValue::N("123456789012345678901234567890.5".into()),
-            ),
-            ("ss".to_owned(), AttributeValue::Ss(vec!["x".into()])),
-            ("pk".to_owned(), AttributeValue::S("p#k".into())),
-        ]);
-        let json = item_to_json(&item);
-        assert_eq!(json["body"], "/wA=");
-        assert_eq!(json["ss"], serde_json::json!(["x"]));
-        assert_eq!(json["n"].to_string(), "123456789012345678901234567890.5");
-        assert_eq!(body_bytes(&item), Some(vec![0xff, 0x00]));
-        assert_eq!(text(&item, "pk"), Some("p#k"));
-        assert_eq!(text(&item, "n"), None);
+    fn the_audit_reads_every_required_attribute_body_and_signature() {
+        for name in REQUIRED_ATTRIBUTES {
+            assert!(AUDIT_ATTRIBUTES.contains(&name), "{name}");
+        }
+        let (projection, names) = audit_projection();
+        assert_eq!(
+            projection,
+            "#pk, #provider, #idempotency_key, #event_code, #received_at, #record_type, \
+             #secret_version, #body, #body_s3_bucket, #body_s3_key, #signature"
+        );
+        assert_eq!(names["#signature"], "signature");
+        assert_eq!(names.len(), AUDIT_ATTRIBUTES.len());
     }
 }

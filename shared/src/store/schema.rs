@@ -1,0 +1,214 @@
+//! The events table, as both the writer ([`super::dynamodb`]) and the reader
+//! ([`super::query`]) see it: key formats, index names, attribute names, `record_type` values
+//! and the time format. Items already in DynamoDB depend on every value here; changing one is a
+//! data migration.
+//!
+//! A leaf module: it imports nothing from the rest of the store.
+
+/// Attribute names of an event item.
+pub mod attr {
+    /// Table key: [`super::event_pk`], or [`super::conflict_pk`] for a conflict record.
+    pub const PK: &str = "pk";
+    /// Provider short name (`faceio`).
+    pub const PROVIDER: &str = "provider";
+    /// The deduplication key within the provider.
+    pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
+    /// Event code, or `unparsed`.
+    pub const EVENT_CODE: &str = "event_code";
+    /// What the event is about, when known.
+    pub const SUBJECT: &str = "subject";
+    /// The provider's own time for the event, as it sent it.
+    pub const PROVIDER_TIME: &str = "provider_time";
+    /// Partition key of [`super::INDEX_BY_PROVIDER_TIME`]: [`super::provider_day`].
+    pub const PROVIDER_DAY: &str = "provider_day";
+    /// Partition key of [`super::INDEX_BY_SUBJECT`]: [`super::provider_subject`].
+    pub const PROVIDER_SUBJECT: &str = "provider_subject";
+    /// When we received it, [`super::iso_millis`]; sort key of both indexes.
+    pub const RECEIVED_AT: &str = "received_at";
+    /// When we received it, unix milliseconds (a number).
+    pub const RECEIVED_AT_MS: &str = "received_at_ms";
+    /// API Gateway's request id.
+    pub const REQUEST_ID: &str = "request_id";
+    /// The caller's IP.
+    pub const SOURCE_IP: &str = "source_ip";
+    /// The Secrets Manager stage of the secret that authenticated the request.
+    pub const SECRET_VERSION: &str = "secret_version";
+    /// The raw body: a string when it is UTF-8, binary otherwise; absent when offloaded.
+    pub const BODY: &str = "body";
+    /// The bucket of an offloaded body.
+    pub const BODY_S3_BUCKET: &str = "body_s3_bucket";
+    /// The object key of an offloaded body.
+    pub const BODY_S3_KEY: &str = "body_s3_key";
+    /// Lower-case hex SHA-256 of the body.
+    pub const BODY_SHA256: &str = "body_sha256";
+    /// Body length in bytes (a number).
+    pub const BODY_SIZE: &str = "body_size";
+    /// The body as native DynamoDB types, when it is JSON, small and kept in the item.
+    pub const PAYLOAD: &str = "payload";
+    /// The signature header, for the tamper audit (HMAC schemes only).
+    pub const SIGNATURE: &str = "signature";
+    /// [`super::RecordType`].
+    pub const RECORD_TYPE: &str = "record_type";
+    /// On a conflict record: the key of the original event.
+    pub const CONFLICT_OF: &str = "conflict_of";
+    /// The TTL attribute: unix seconds (a number), when a retention is configured.
+    pub const EXPIRES_AT: &str = "expires_at";
+
+    /// Every attribute an item can have.
+    pub const ALL: [&str; 23] = [
+        PK,
+        PROVIDER,
+        IDEMPOTENCY_KEY,
+        EVENT_CODE,
+        SUBJECT,
+        PROVIDER_TIME,
+        PROVIDER_DAY,
+        PROVIDER_SUBJECT,
+        RECEIVED_AT,
+        RECEIVED_AT_MS,
+        REQUEST_ID,
+        SOURCE_IP,
+        SECRET_VERSION,
+        BODY,
+        BODY_S3_BUCKET,
+        BODY_S3_KEY,
+        BODY_SHA256,
+        BODY_SIZE,
+        PAYLOAD,
+        SIGNATURE,
+        RECORD_TYPE,
+        CONFLICT_OF,
+        EXPIRES_AT,
+    ];
+}
+
+/// Name of the index by provider and day ([`attr::PROVIDER_DAY`], [`attr::RECEIVED_AT`]).
+pub const INDEX_BY_PROVIDER_TIME: &str = "by-provider-time";
+/// Name of the index by subject ([`attr::PROVIDER_SUBJECT`], [`attr::RECEIVED_AT`]).
+pub const INDEX_BY_SUBJECT: &str = "by-subject";
+
+/// The condition of every put: the key is not taken yet.
+pub const PK_ABSENT: &str = "attribute_not_exists(pk)";
+
+/// Between an event's key and a conflicting body's hash in a conflict record's key.
+pub const CONFLICT_SEPARATOR: &str = "#conflict#";
+
+/// The table key of an event: `<provider>#<idempotency key>`.
+pub fn event_pk(provider: &str, idempotency_key: &str) -> String {
+    format!("{provider}#{idempotency_key}")
+}
+
+/// The key of the record that keeps a body with hex SHA-256 `body_sha256` delivered under the
+/// key `pk` of an event already stored with another body: `<pk>#conflict#<sha256>`.
+pub fn conflict_pk(pk: &str, body_sha256: &str) -> String {
+    format!("{}{body_sha256}", conflict_prefix(pk))
+}
+
+/// What the keys of every conflict record of `pk` begin with.
+pub fn conflict_prefix(pk: &str) -> String {
+    format!("{pk}{CONFLICT_SEPARATOR}")
+}
+
+/// The partition of index `by-provider-time`: `<provider>#<YYYY-MM-DD>` (UTC day received).
+pub fn provider_day(provider: &str, day: &str) -> String {
+    format!("{provider}#{day}")
+}
+
+/// The partition of index `by-subject`: `<provider>#<subject>`.
+pub fn provider_subject(provider: &str, subject: &str) -> String {
+    format!("{provider}#{subject}")
+}
+
+/// What kind of record an item is ([`attr::RECORD_TYPE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordType {
+    /// The first delivery of an event.
+    Event,
+    /// A different body delivered under the key of a stored event.
+    Conflict,
+}
+
+impl RecordType {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Conflict => "conflict",
+        }
+    }
+
+    /// The record type stored as `value`; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Event, Self::Conflict]
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+    }
+}
+
+fn utc(ms: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` ([`attr::RECEIVED_AT`]); sorts as text in
+/// time order.
+pub fn iso_millis(ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    utc(ms).format(&format).unwrap_or_default()
+}
+
+/// The UTC day of unix milliseconds `ms` as `YYYY-MM-DD`: the first ten characters of
+/// [`iso_millis`], the day in [`provider_day`].
+pub fn utc_day(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    utc(ms).format(&format).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_formats() {
+        assert_eq!(event_pk("faceio", "app/ENROLL/f1"), "faceio#app/ENROLL/f1");
+        assert_eq!(
+            conflict_pk("faceio#app/ENROLL/f1", "ab"),
+            "faceio#app/ENROLL/f1#conflict#ab"
+        );
+        assert!(conflict_pk("amani#k", "ab").starts_with(&conflict_prefix("amani#k")));
+        assert_eq!(provider_day("alocity", "2026-11-24"), "alocity#2026-11-24");
+        assert_eq!(provider_subject("amani", "p-1"), "amani#p-1");
+        assert_eq!(PK_ABSENT, format!("attribute_not_exists({})", attr::PK));
+    }
+
+    #[test]
+    fn times_are_utc_with_milliseconds_and_the_day_is_their_prefix() {
+        // 2025-11-24T16:00:00.123Z
+        let ms = 1_764_000_000_123;
+        assert_eq!(iso_millis(ms), "2025-11-24T16:00:00.123Z");
+        assert_eq!(utc_day(ms), "2025-11-24");
+        for ms in [0, 86_399_999, 86_400_000, 1_795_491_663_870, -1] {
+            assert_eq!(utc_day(ms), iso_millis(ms)[..10], "{ms}");
+        }
+    }
+
+    #[test]
+    fn record_types_read_back_as_written() {
+        for kind in [RecordType::Event, RecordType::Conflict] {
+            assert_eq!(RecordType::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(RecordType::Event.as_str(), "event");
+        assert_eq!(RecordType::Conflict.as_str(), "conflict");
+        assert_eq!(RecordType::parse("Event"), None);
+    }
+
+    #[test]
+    fn attribute_names_are_distinct() {
+        let mut names = attr::ALL.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), attr::ALL.len());
+    }
+}
