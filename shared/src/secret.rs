@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use crate::verify::HmacSha256;
+/// HMAC-SHA256, the MAC every signing provider here uses. It lives here, with the keyed state a
+/// [`Secret`] carries, so that `verify` depends on `secret` and never the other way round.
+pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// A provider secret (HMAC key or bearer token). `Debug` and `Display` never print it.
 #[derive(Clone)]

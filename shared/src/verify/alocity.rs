@@ -8,8 +8,8 @@
 use hmac::Mac as _;
 use http::{HeaderMap, HeaderName};
 
-use super::{HmacSha256, Verified, VerifyError, decode_signature, joined_header, usable};
-use crate::secret::VersionedSecret;
+use super::{Verified, VerifyError, decode_signature, joined_header, usable};
+use crate::secret::{HmacSha256, VersionedSecret};
 
 /// The header name (lower case, as API Gateway delivers it).
 pub const HEADER: &str = "alocity-signature";
@@ -213,8 +213,8 @@ impl AlocitySignature {
         // again for each candidate rather than collected into an allocation.
         let others = decoded;
         for candidate in usable(secrets) {
-            let tag = signed_input_mac(candidate, header.timestamp_text, body).finalize();
-            if first.is(tag.clone()) || others.clone().any(|sig| sig.is(tag.clone())) {
+            let mac = signed_input_mac(candidate, header.timestamp_text, body);
+            if first.is(mac.clone()) || others.clone().any(|sig| sig.is(mac.clone())) {
                 return Ok(Verified {
                     version: candidate.version,
                 });

@@ -65,7 +65,7 @@ pub fn verify_signature(
 fn signs(candidate: &VersionedSecret, message: &[u8], signature: &DecodedSignature) -> bool {
     let mut mac = candidate.secret.mac();
     mac.update(message);
-    signature.is(mac.finalize())
+    signature.is(mac)
 }
 
 /// Verifies token mode: header `header` must hold a candidate secret.
