@@ -5,8 +5,8 @@
 //! (a JSON map would sort it). Amani bodies are sent as Python's `json.dumps` writes them.
 
 use base64::Engine as _;
+use pyjson::python_dumps;
 use uuid::Uuid;
-use webhook_core::pyjson::python_dumps;
 
 use crate::args::ProviderName;
 

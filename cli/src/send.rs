@@ -3,9 +3,9 @@
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
+use pyjson::python_dumps;
 use serde_json::{Value, json};
 use webhook_core::Secret;
-use webhook_core::pyjson::python_dumps;
 use webhook_core::store::query::error_chain;
 use webhook_core::verify::{alocity, amani};
 

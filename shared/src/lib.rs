@@ -9,7 +9,6 @@ pub mod config;
 pub mod http;
 pub mod pipeline;
 pub mod provider;
-pub mod pyjson;
 pub mod runtime;
 pub mod secret;
 pub mod secrets;

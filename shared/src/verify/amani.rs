@@ -3,10 +3,10 @@
 
 use hmac::Mac as _;
 use http::{HeaderMap, HeaderName};
+use pyjson::python_dumps;
 
 use super::bearer::match_token;
 use super::{DecodedSignature, Verified, VerifyError, decode_signature, joined_header, usable};
-use crate::pyjson::python_dumps;
 use crate::secret::VersionedSecret;
 
 /// The signature header.
