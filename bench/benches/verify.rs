@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use ring::hmac;
-use webhook_core::pyjson::python_dumps;
+use pyjson::python_dumps;
 use webhook_core::secret::{Secret, SecretVersion, VersionedSecret};
 use webhook_core::verify::alocity::{self, AlocitySignature};
 use webhook_core::verify::{amani, bearer};

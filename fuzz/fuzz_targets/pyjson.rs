@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use webhook_core::pyjson::python_dumps;
+use pyjson::python_dumps;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(out) = python_dumps(data) {

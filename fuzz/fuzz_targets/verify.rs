@@ -8,7 +8,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 use webhook_core::VersionedSecret;
 use webhook_core::verify::alocity::{self, AlocitySignature};
-use webhook_core::verify::{amani, bearer};
+use amani::scheme as amani;
+use faceio::scheme as bearer;
 
 const NOW: i64 = 1_764_000_000;
 

@@ -12,7 +12,6 @@ pub mod error;
 pub mod http;
 pub mod pipeline;
 pub mod provider;
-pub mod pyjson;
 pub mod refusal;
 pub mod runtime;
 pub mod secret;

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use crate::verify::HmacSha256;
+/// HMAC-SHA256, the MAC every signing provider here uses. It lives here, with the keyed state a
+/// [`Secret`] carries, so that `verify` depends on `secret` and never the other way round.
+pub type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// A provider secret (HMAC key or bearer token). `Debug` and `Display` never print it.
 #[derive(Clone)]
@@ -35,7 +37,7 @@ impl Secret {
     }
 
     /// A fresh HMAC-SHA256 keyed with this secret, ready for the message.
-    pub(crate) fn mac(&self) -> HmacSha256 {
+    pub fn mac(&self) -> HmacSha256 {
         self.keyed.clone()
     }
 }

@@ -13,6 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::http::{HttpRequest, HttpResponse};
+
+pub mod strategies;
 use crate::secret::VersionedSecret;
 
 /// The repository's `tests/fixtures` folder.

@@ -3,14 +3,16 @@
 
 #![forbid(unsafe_code)]
 
+pub mod scheme;
+
 use http::{HeaderMap, HeaderName, HeaderValue};
+use pyjson::python_dumps;
+use scheme::{DEFAULT_TOKEN_HEADER, SIGNATURE_HEADER};
 use serde::Deserialize;
 use serde_json::Value;
 use webhook_core::catalog::{self, AuditRule, Catalog, Fresh, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::{field_ci, scalar_text, unix_seconds_to_iso};
-use webhook_core::pyjson::python_dumps;
-use webhook_core::verify::amani::{self, DEFAULT_TOKEN_HEADER, SIGNATURE_HEADER};
 use webhook_core::{
     IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
 };
@@ -224,8 +226,8 @@ impl Provider for Amani {
         _now: i64,
     ) -> Result<Verified, VerifyError> {
         match self.auth {
-            AmaniAuth::Signature => amani::verify_signature(secrets, body, headers),
-            AmaniAuth::Token { header } => amani::verify_token(secrets, headers, header),
+            AmaniAuth::Signature => scheme::verify_signature(secrets, body, headers),
+            AmaniAuth::Token { header } => scheme::verify_token(secrets, headers, header),
         }
     }
 
@@ -372,7 +374,7 @@ pub fn reverify(
         .map_err(|_| VerifyError::MalformedHeader(SIGNATURE_HEADER))?;
     let mut headers = HeaderMap::new();
     headers.insert(SIGNATURE_HEADER, value);
-    amani::verify_signature(secrets, body, &headers)
+    scheme::verify_signature(secrets, body, &headers)
 }
 
 /// Signs as Amani does: `Webhook-Signature` = base64 HMAC-SHA256 of the `json.dumps` bytes (a
@@ -385,7 +387,7 @@ impl Signer for SignatureSigner {
         let message = python_dumps(body).unwrap_or_else(|_| body.to_vec());
         (
             HeaderName::from_static(SIGNATURE_HEADER),
-            amani::sign(&self.0, &catalog::tampered(&message, tamper)),
+            scheme::sign(&self.0, &catalog::tampered(&message, tamper)),
         )
     }
 }

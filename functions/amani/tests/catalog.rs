@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use amani::{Amani, AmaniEventName, CATALOG, EVENT_CODES};
+use pyjson::python_dumps;
 use webhook_core::config::Env;
-use webhook_core::pyjson::python_dumps;
 use webhook_core::testing::check_catalog;
 use webhook_core::{Catalog as _, Fresh, Provider as _};
 
@@ -59,8 +59,8 @@ fn samples_are_python_json_dumps_output_of_typed_events() {
 
 #[test]
 fn a_compact_file_body_is_signed_in_its_json_dumps_form() {
+    use amani::scheme::{self, SIGNATURE_HEADER};
     use webhook_core::Secret;
-    use webhook_core::verify::amani::{self, SIGNATURE_HEADER};
     let compact = br#"{"event":"profile_create","profile":{"id":"p"}}"#;
     let signer = CATALOG
         .signer(&Env::from_pairs([]), Secret::new("s3cret"))
@@ -69,6 +69,6 @@ fn a_compact_file_body_is_signed_in_its_json_dumps_form() {
     assert_eq!(name.as_str(), SIGNATURE_HEADER);
     assert_eq!(
         value,
-        amani::sign(&Secret::new("s3cret"), &python_dumps(compact).unwrap())
+        scheme::sign(&Secret::new("s3cret"), &python_dumps(compact).unwrap())
     );
 }

@@ -40,10 +40,10 @@ async fn signature_mode_refuses_any_tampered_byte() {
 #[test]
 fn fallback_only_vectors_do_not_verify_as_raw_bytes() {
     // Guards the fixture set itself: these bodies are not the signed bytes.
-    use webhook_core::verify::amani::verify_signature;
+    use amani::scheme::verify_signature;
     let file = VectorFile::load("amani-signature");
     for vector in file.vectors.iter().filter(|v| v.fallback_only) {
-        let dumped = webhook_core::pyjson::python_dumps(vector.body.as_bytes()).unwrap();
+        let dumped = pyjson::python_dumps(vector.body.as_bytes()).unwrap();
         assert_ne!(dumped, vector.body.as_bytes(), "{}", vector.name);
         let mut headers = http::HeaderMap::new();
         for (name, value) in &vector.headers {

@@ -3,13 +3,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod scheme;
+
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 use serde_json::Value;
 use webhook_core::catalog::{self, Catalog, Fresh, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::field_ci;
-use webhook_core::verify::bearer;
 use webhook_core::{
     IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
 };
@@ -153,7 +154,7 @@ impl Provider for Faceio {
         headers: &HeaderMap,
         _now: i64,
     ) -> Result<Verified, VerifyError> {
-        bearer::verify(secrets, headers)
+        scheme::verify(secrets, headers)
     }
 
     fn parse(&self, body: &Value) -> Option<FaceioEvent> {
@@ -256,7 +257,7 @@ impl Signer for BearerSigner {
     fn header(&self, _body: &[u8], _now: i64, tamper: bool) -> (HeaderName, String) {
         let token = catalog::tampered(self.0.expose(), tamper);
         (
-            HeaderName::from_static(bearer::HEADER),
+            HeaderName::from_static(scheme::HEADER),
             format!("Bearer {}", String::from_utf8_lossy(&token)),
         )
     }

@@ -8,8 +8,8 @@
 use hmac::Mac as _;
 use http::{HeaderMap, HeaderName};
 
-use super::{HmacSha256, Verified, VerifyError, decode_signature, joined_header, usable};
-use crate::secret::VersionedSecret;
+use super::{DecodedSignature, Verified, VerifyError, decode_signature, joined_header, usable};
+use crate::secret::{HmacSha256, VersionedSecret};
 
 /// The header name (lower case, as API Gateway delivers it).
 pub const HEADER: &str = "alocity-signature";
@@ -33,145 +33,38 @@ pub struct SignatureHeader<'a> {
     pub signatures: Vec<&'a str>,
 }
 
-/// Parses a header value.
+/// Parses a header value: parts split on `,`, `;` or ASCII white space, each part at its first
+/// `:` or `=` (a part with neither is ignored), keys in any case; unknown keys are ignored.
 ///
 /// # Errors
 /// [`VerifyError::MalformedHeader`] when there is no `t`, more than one `t`, a `t` that is not
 /// unix seconds, or no `sig`.
 pub fn parse_header(value: &str) -> Result<SignatureHeader<'_>, VerifyError> {
-    let header = ParsedHeader::parse(value)?;
+    let mut timestamp_text = None;
+    let mut signatures = Vec::new();
+    let parts = value.split(|c: char| c == ',' || c == ';' || c.is_ascii_whitespace());
+    for (key, val) in parts.filter_map(|part| part.split_once([':', '='])) {
+        if key.eq_ignore_ascii_case("t") {
+            if timestamp_text.replace(val).is_some() {
+                return Err(MALFORMED);
+            }
+        } else if key.eq_ignore_ascii_case("sig") {
+            signatures.push(val);
+        }
+    }
+    let timestamp_text = timestamp_text.ok_or(MALFORMED)?;
+    if timestamp_text.is_empty() || !timestamp_text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(MALFORMED);
+    }
+    let timestamp = timestamp_text.parse::<i64>().map_err(|_| MALFORMED)?;
+    if signatures.is_empty() {
+        return Err(MALFORMED);
+    }
     Ok(SignatureHeader {
-        timestamp_text: header.timestamp_text,
-        timestamp: header.timestamp,
-        signatures: header.signatures.collect(),
+        timestamp_text,
+        timestamp,
+        signatures,
     })
-}
-
-/// [`SignatureHeader`] without the list: verification reads the signatures straight from the
-/// value, so a request allocates nothing for its header.
-struct ParsedHeader<'a> {
-    timestamp_text: &'a str,
-    timestamp: i64,
-    signatures: Signatures<'a>,
-}
-
-impl<'a> ParsedHeader<'a> {
-    fn parse(value: &'a str) -> Result<Self, VerifyError> {
-        let mut timestamp_text = None;
-        let mut signatures = None;
-        let mut parts = Parts { rest: value };
-        while let Some((key, val)) = parts.next() {
-            if key.eq_ignore_ascii_case("t") {
-                if timestamp_text.replace(val).is_some() {
-                    return Err(MALFORMED);
-                }
-            } else if signatures.is_none() && key.eq_ignore_ascii_case("sig") {
-                signatures = Some(Signatures {
-                    first: Some(val),
-                    later: parts.clone(),
-                });
-            }
-        }
-        let timestamp_text = timestamp_text.ok_or(MALFORMED)?;
-        if timestamp_text.is_empty() || !timestamp_text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(MALFORMED);
-        }
-        let timestamp = timestamp_text.parse::<i64>().map_err(|_| MALFORMED)?;
-        Ok(Self {
-            timestamp_text,
-            timestamp,
-            signatures: signatures.ok_or(MALFORMED)?,
-        })
-    }
-}
-
-/// The `sig` values of a header, in order: the first as found by the parse, the others read
-/// from the rest of the header when asked for (a header nearly always carries one).
-#[derive(Clone)]
-struct Signatures<'a> {
-    first: Option<&'a str>,
-    later: Parts<'a>,
-}
-
-impl<'a> Iterator for Signatures<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.first.take().or_else(|| {
-            self.later
-                .find(|(key, _)| key.eq_ignore_ascii_case("sig"))
-                .map(|(_, val)| val)
-        })
-    }
-}
-
-/// The `key` / `value` pairs of a header: parts split on `,`, `;` or ASCII white space (empty
-/// ones skipped), each part split at its first `:` or `=`; a part with neither is skipped.
-/// Every separator is ASCII, so splitting the bytes always lands on character boundaries.
-#[derive(Clone)]
-struct Parts<'a> {
-    rest: &'a str,
-}
-
-impl<'a> Iterator for Parts<'a> {
-    type Item = (&'a str, &'a str);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let bytes = self.rest.as_bytes();
-            let start = bytes
-                .iter()
-                .position(|&b| class(b) != Class::PartSeparator)?;
-            // One pass finds both the end of the part and its first key/value separator.
-            let mut end = bytes.len();
-            let mut split = None;
-            for (at, &b) in bytes.iter().enumerate().skip(start) {
-                match class(b) {
-                    Class::PartSeparator => {
-                        end = at;
-                        break;
-                    }
-                    Class::KeyValueSeparator if split.is_none() => split = Some(at),
-                    _ => {}
-                }
-            }
-            let part = self.rest.get(start..end)?;
-            self.rest = self.rest.get(end..)?;
-            if let Some(at) = split {
-                return Some((part.get(..at - start)?, part.get(at - start + 1..)?));
-            }
-        }
-    }
-}
-
-/// What a header byte is to the parser.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Other,
-    /// `,`, `;` or ASCII white space.
-    PartSeparator,
-    /// `:` or `=`.
-    KeyValueSeparator,
-}
-
-fn class(b: u8) -> Class {
-    // One table load per byte: the header is scanned byte by byte on every request.
-    const CLASSES: [Class; 256] = {
-        let mut classes = [Class::Other; 256];
-        let mut b = 0;
-        while b < 256 {
-            #[allow(clippy::cast_possible_truncation)] // b < 256
-            let byte = b as u8;
-            if byte == b',' || byte == b';' || byte.is_ascii_whitespace() {
-                classes[b] = Class::PartSeparator;
-            } else if byte == b':' || byte == b'=' {
-                classes[b] = Class::KeyValueSeparator;
-            }
-            b += 1;
-        }
-        classes
-    };
-    CLASSES[usize::from(b)]
 }
 
 /// The Alocity signature scheme with its replay tolerance.
@@ -204,17 +97,21 @@ impl AlocitySignature {
     ) -> Result<Verified, VerifyError> {
         let value = joined_header(headers, HEADER_NAME, HEADER)?
             .ok_or(VerifyError::MissingHeader(HEADER))?;
-        let header = ParsedHeader::parse(&value)?;
+        let header = parse_header(&value)?;
         self.check_timestamp(header.timestamp, now)?;
 
-        let mut decoded = header.signatures.filter_map(decode_signature);
-        let first = decoded.next().ok_or(MALFORMED)?;
-        // Nearly every header carries one signature: it is decoded once; any others are decoded
-        // again for each candidate rather than collected into an allocation.
-        let others = decoded;
+        let signatures: Vec<DecodedSignature> = header
+            .signatures
+            .iter()
+            .copied()
+            .filter_map(decode_signature)
+            .collect();
+        if signatures.is_empty() {
+            return Err(MALFORMED);
+        }
         for candidate in usable(secrets) {
-            let tag = signed_input_mac(candidate, header.timestamp_text, body).finalize();
-            if first.is(tag.clone()) || others.clone().any(|sig| sig.is(tag.clone())) {
+            let mac = signed_input_mac(candidate, header.timestamp_text, body);
+            if signatures.iter().any(|signature| signature.is(mac.clone())) {
                 return Ok(Verified {
                     version: candidate.version,
                 });

@@ -1,23 +1,21 @@
-//! Authentication schemes. Each is a pure function of the candidate secrets, the raw body,
-//! the request headers and (where a timestamp is signed) the clock: no I/O, no AWS types.
+//! The building blocks of the authentication schemes (header reading, base64 signatures, MACs
+//! compared with `verify_slice`, tokens compared in constant time) and the Alocity scheme two
+//! provider crates share; every other scheme lives in its provider's crate. Each scheme is a pure
+//! function of the candidate secrets, the raw body, the request headers and (where a timestamp is
+//! signed) the clock: no I/O, no AWS types.
 
 pub mod alocity;
-pub mod amani;
-pub mod bearer;
 
 use std::borrow::Cow;
 
-use hmac::digest::CtOutput;
+use hmac::Mac as _;
 use http::HeaderMap;
 use http::header::AsHeaderName;
 
-use crate::secret::{SecretVersion, VersionedSecret};
-
-/// HMAC-SHA256, the MAC every signing provider here uses.
-pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+use crate::secret::{HmacSha256, SecretVersion, VersionedSecret};
 
 /// Length of an HMAC-SHA256 tag.
-pub(crate) const TAG_BYTES: usize = 32;
+pub const TAG_BYTES: usize = 32;
 
 /// A request that passed authentication, and the secret version that proved it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +79,7 @@ impl VerifyError {
 ///
 /// # Errors
 /// [`VerifyError::MalformedHeader`] when a value is not visible ASCII.
-pub(crate) fn joined_header<'h>(
+pub fn joined_header<'h>(
     headers: &'h HeaderMap,
     key: impl AsHeaderName,
     name: &'static str,
@@ -105,25 +103,39 @@ pub(crate) fn joined_header<'h>(
 }
 
 /// Secrets that can be used: an empty secret would make any request verifiable, so it never is.
-pub(crate) fn usable(secrets: &[VersionedSecret]) -> impl Iterator<Item = &VersionedSecret> {
+pub fn usable(secrets: &[VersionedSecret]) -> impl Iterator<Item = &VersionedSecret> {
     secrets
         .iter()
         .filter(|candidate| !candidate.secret.is_empty())
 }
 
+/// The first candidate secret equal to one of `tokens`, compared in constant time (`subtle`).
+pub fn match_token(secrets: &[VersionedSecret], tokens: &[&str]) -> Option<Verified> {
+    usable(secrets)
+        .find(|candidate| {
+            tokens.iter().any(|token| {
+                use subtle::ConstantTimeEq as _;
+                bool::from(token.as_bytes().ct_eq(candidate.secret.expose()))
+            })
+        })
+        .map(|candidate| Verified {
+            version: candidate.version,
+        })
+}
+
 /// Standard base64 with padding, also accepting unpadded input (padding carries no information).
-pub(crate) const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+pub const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     base64::engine::GeneralPurposeConfig::new()
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
 );
 
 /// A base64 text longer than this cannot be a 32-byte MAC; it is not decoded at all.
-pub(crate) const MAX_SIGNATURE_CHARS: usize = 128;
+pub const MAX_SIGNATURE_CHARS: usize = 128;
 
 /// A signature that is valid base64.
 #[derive(Clone, Copy)]
-pub(crate) enum DecodedSignature {
+pub enum DecodedSignature {
     /// Exactly the length of an HMAC-SHA256 tag.
     Tag([u8; TAG_BYTES]),
     /// Any other length, empty included: it can never match (RUSTSEC-2024-0010), but it is a
@@ -131,35 +143,30 @@ pub(crate) enum DecodedSignature {
     WrongLength,
 }
 
+/// Never prints the signature's bytes (signatures stay out of logs).
+impl std::fmt::Debug for DecodedSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Tag(_) => "Tag([redacted])",
+            Self::WrongLength => "WrongLength",
+        })
+    }
+}
+
 impl DecodedSignature {
-    /// Whether this is `tag`, compared in constant time; a signature of any other length never
-    /// matches.
-    pub(crate) fn is(&self, tag: CtOutput<HmacSha256>) -> bool {
-        use subtle::ConstantTimeEq as _;
+    /// Whether this is the tag of `mac` (keyed, message fed in): `hmac::Mac::verify_slice`,
+    /// which compares in constant time and refuses any length other than the tag's, so an empty
+    /// or truncated signature never matches (RUSTSEC-2024-0010).
+    pub fn is(&self, mac: HmacSha256) -> bool {
         match self {
-            Self::Tag(bytes) => {
-                let tag: [u8; TAG_BYTES] = tag.into_bytes().into();
-                // `subtle` puts an optimisation barrier (a volatile read) on every element it
-                // compares: four 64-bit words cost an eighth of the 32 bytes `CtOutput` compares.
-                bool::from(words(&tag).ct_eq(&words(bytes)))
-            }
+            Self::Tag(bytes) => mac.verify_slice(bytes).is_ok(),
             Self::WrongLength => false,
         }
     }
 }
 
-fn words(tag: &[u8; TAG_BYTES]) -> [u64; TAG_BYTES / 8] {
-    let mut words = [0; TAG_BYTES / 8];
-    for (word, chunk) in words.iter_mut().zip(tag.chunks_exact(8)) {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(chunk);
-        *word = u64::from_ne_bytes(bytes);
-    }
-    words
-}
-
 /// Decodes one base64 signature, or `None` when it is not base64 or absurdly long.
-pub(crate) fn decode_signature(text: &str) -> Option<DecodedSignature> {
+pub fn decode_signature(text: &str) -> Option<DecodedSignature> {
     use base64::Engine as _;
     if text.len() > MAX_SIGNATURE_CHARS {
         return None;
@@ -210,9 +217,9 @@ mod tests {
         let tag = |message: &[u8]| {
             let mut mac = secret.mac();
             mac.update(message);
-            mac.finalize()
+            mac
         };
-        let right: [u8; TAG_BYTES] = tag(b"message").into_bytes().into();
+        let right: [u8; TAG_BYTES] = tag(b"message").finalize().into_bytes().into();
         assert!(DecodedSignature::Tag(right).is(tag(b"message")));
         for byte in 0..TAG_BYTES {
             let mut wrong = right;

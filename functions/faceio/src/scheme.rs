@@ -2,10 +2,8 @@
 //! <token>` accepted as a fallback.
 
 use http::HeaderMap;
-use subtle::ConstantTimeEq as _;
-
-use super::{Verified, VerifyError, joined_header, usable};
-use crate::secret::VersionedSecret;
+use webhook_core::VersionedSecret;
+use webhook_core::verify::{Verified, VerifyError, joined_header, match_token};
 
 /// The header FACEIO documents.
 pub const HEADER: &str = "www-authenticate";
@@ -40,19 +38,6 @@ pub fn verify(secrets: &[VersionedSecret], headers: &HeaderMap) -> Result<Verifi
         return Err(VerifyError::MalformedHeader(HEADER));
     }
     match_token(secrets, &tokens).ok_or(VerifyError::TokenMismatch)
-}
-
-/// The first candidate secret equal to one of `tokens`, compared in constant time.
-pub(crate) fn match_token(secrets: &[VersionedSecret], tokens: &[&str]) -> Option<Verified> {
-    usable(secrets)
-        .find(|candidate| {
-            tokens
-                .iter()
-                .any(|token| bool::from(token.as_bytes().ct_eq(candidate.secret.expose())))
-        })
-        .map(|candidate| Verified {
-            version: candidate.version,
-        })
 }
 
 #[cfg(test)]

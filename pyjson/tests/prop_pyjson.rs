@@ -16,7 +16,7 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
-use webhook_core::pyjson::python_dumps;
+use pyjson::python_dumps;
 
 const CASES: usize = 1024;
 const MAX_SHRINK_STEPS: usize = 200;

@@ -3,11 +3,11 @@
 
 use hmac::Mac as _;
 use http::{HeaderMap, HeaderName};
-
-use super::bearer::match_token;
-use super::{DecodedSignature, Verified, VerifyError, decode_signature, joined_header, usable};
-use crate::pyjson::python_dumps;
-use crate::secret::VersionedSecret;
+use pyjson::python_dumps;
+use webhook_core::verify::{
+    DecodedSignature, Verified, VerifyError, decode_signature, joined_header, match_token, usable,
+};
+use webhook_core::{Secret, VersionedSecret};
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "webhook-signature";
@@ -65,7 +65,7 @@ pub fn verify_signature(
 fn signs(candidate: &VersionedSecret, message: &[u8], signature: &DecodedSignature) -> bool {
     let mut mac = candidate.secret.mac();
     mac.update(message);
-    signature.is(mac.finalize())
+    signature.is(mac)
 }
 
 /// Verifies token mode: header `header` must hold a candidate secret.
@@ -87,7 +87,7 @@ pub fn verify_token(
 }
 
 /// Signs `message` the way Amani does (the caller supplies the `json.dumps` bytes).
-pub fn sign(secret: &crate::secret::Secret, message: &[u8]) -> String {
+pub fn sign(secret: &Secret, message: &[u8]) -> String {
     use base64::Engine as _;
     let mut mac = secret.mac();
     mac.update(message);
@@ -96,8 +96,9 @@ pub fn sign(secret: &crate::secret::Secret, message: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use webhook_core::SecretVersion;
+
     use super::*;
-    use crate::secret::{Secret, SecretVersion};
 
     fn check(body: &[u8], signed_by: &str, signed: &[u8]) -> Result<SecretVersion, VerifyError> {
         let secrets = [
