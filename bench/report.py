@@ -8,7 +8,9 @@ startup.json (startup/harness.py), pipeline.json (benches/pipeline.rs), peer_ove
 All of them under the results directory (bench/target/ by default; `make bench-smoke` points it
 at the smoke run's startup.json alone). Adds the machine, the toolchain and the date; a part
 whose results are missing says so. Standard library only.
-Usage: python3 bench/report.py [--results-dir DIR] [--out PATH] [--source TEXT]
+Usage: python3 bench/report.py [--results-dir DIR] [--out PATH] [--source TEXT] [--verification-only]
+(--verification-only: replace just the verification section of an existing --out, after running
+`cargo bench --bench verify` alone.)
 """
 
 from __future__ import annotations
@@ -30,8 +32,17 @@ import report_sections  # noqa: E402
 
 SIZES = [256, 1024, 16 * 1024, 64 * 1024]
 MIB = 1024 * 1024
-TARGET_RING = 0.95
-TARGET_SVIX = 1.0
+# Issue 10's bar, for the schemes that MAC the body as received (Alocity, Amani raw): ours/ring
+# (keyed per call) >= 0.8x up to 1 KiB and >= 0.95x from 16 KiB, and ours/svix >= 3x. The json.dumps
+# fallback re-serialises the body and MACs twice by design; it and the bearer token are reported
+# without a target, as is ours/ring pre-keyed (the floor).
+TARGET_SVIX = 3.0
+BAR_GROUPS = ("alocity", "amani-raw")
+
+
+def target_ring(size: int) -> float:
+    return 0.8 if size <= 1024 else 0.95
+
 
 # (criterion group, title, group whose ring/svix baselines apply, what "ours" does)
 SCHEMES = [
@@ -39,21 +50,22 @@ SCHEMES = [
         "alocity",
         "Alocity `Alocity-Signature`",
         "alocity",
-        "header parse, base64 decode, 1 HMAC over `<t>.<body>`, constant-time compare",
+        "header parse (`split` / `split_once`), base64 decode, 1 HMAC over `<t>.<body>`, "
+        "`hmac::Mac::verify_slice`",
     ),
     (
         "amani-raw",
         "Amani `Webhook-Signature`, raw-bytes path",
         "amani-raw",
-        "base64 decode, 1 HMAC over the body as received, constant-time compare",
+        "base64 decode, 1 HMAC over the body as received, `hmac::Mac::verify_slice`",
     ),
     (
         "amani-dumps",
         "Amani `Webhook-Signature`, `json.dumps` fallback",
         "amani-dumps",
         "the body arrives compact, signed over its `json.dumps` form with the current secret: 1 "
-        "failing HMAC over the raw bytes, `python_dumps` (streaming re-serialisation), 1 HMAC over "
-        "the result",
+        "failing HMAC over the raw bytes, `pyjson::python_dumps` (parse into a value, write it "
+        "as `json.dumps` does), 1 HMAC over the result",
     ),
     (
         "faceio-bearer",
@@ -168,6 +180,7 @@ def scheme_table(criterion: CriterionResults, group: str, base: str) -> tuple[li
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     misses = []
+    barred = group in BAR_GROUPS
     for size in SIZES:
         ours = criterion.ns(group, "ours", size)
         ring = criterion.ns(base, "ring", size)
@@ -176,15 +189,17 @@ def scheme_table(criterion: CriterionResults, group: str, base: str) -> tuple[li
         r_ring = ratio(ours, ring)
         r_pre = ratio(ours, prekeyed)
         r_svix = ratio(ours, svix)
+        ring_bar = target_ring(size) if barred else None
+        svix_bar = TARGET_SVIX if barred else None
         lines.append(
             f"| {fmt_size(size)} | {fmt_time(ours)} | {mibs(size, ours)} | {mibs(size, ring)} "
-            f"| {mibs(size, prekeyed)} | {mibs(size, svix)} | {fmt_ratio(r_ring, TARGET_RING)} "
-            f"| {fmt_ratio(r_pre, TARGET_RING)} | {fmt_ratio(r_svix, TARGET_SVIX)} |"
+            f"| {mibs(size, prekeyed)} | {mibs(size, svix)} | {fmt_ratio(r_ring, ring_bar)} "
+            f"| {fmt_ratio(r_pre)} | {fmt_ratio(r_svix, svix_bar)} |"
         )
-        # Our secrets are keyed once, so the pre-keyed MAC is the like-for-like limit: held to
-        # the same target. A ratio without both results is not measured, so not met.
-        for name, value, target in (("ring", r_ring, TARGET_RING), ("ring pre-keyed", r_pre, TARGET_RING),
-                                    ("svix", r_svix, TARGET_SVIX)):
+        if not barred:
+            continue
+        # A ratio without both results is not measured, so not met.
+        for name, value, target in (("ring", r_ring, ring_bar), ("svix", r_svix, svix_bar)):
             if value is None:
                 misses.append(f"{fmt_size(size)}: ours/{name} not measured")
             elif value < target:
@@ -216,9 +231,11 @@ def verification_section(criterion: CriterionResults) -> list[str]:
         "the signed bytes (**ring**: key schedule + MAC + compare per call; **ring pre-keyed**: the "
         "key schedule done once, the absolute floor) and `svix`'s `Webhook::verify` on the same "
         "body signed by `Webhook::sign`. Throughput is wire-body bytes per second of the median "
-        "time; a ratio is ours' throughput over the other's (time other / time ours). Targets: "
-        f"ours/ring ≥ {TARGET_RING}×, ours/svix ≥ {TARGET_SVIX}×, and, because our secrets are "
-        f"keyed once like it, ours/ring pre-keyed ≥ {TARGET_RING}× too; a missed one is **bold**.",
+        "time; a ratio is ours' throughput over the other's (time other / time ours). Targets "
+        f"(issue 10), for Alocity and Amani raw: ours/ring ≥ {target_ring(SIZES[0])}× at 256 B and "
+        f"1 KiB, ≥ {target_ring(SIZES[-1])}× at 16 and 64 KiB, ours/svix ≥ {TARGET_SVIX}×; a "
+        "missed one is **bold**. The `json.dumps` fallback, the bearer token and ours/ring "
+        "pre-keyed (the floor) are shown without a target.",
         "",
         f"- Crates: {crate_versions()}",
         f"- criterion: {sample_count or '?'} samples per benchmark; warm-up and measurement "
@@ -237,28 +254,57 @@ def verification_section(criterion: CriterionResults) -> list[str]:
     else:
         out += ["All met.", ""]
     out += [
-        "Why the paths cost what they cost (from the code, `shared/src/verify/`):",
+        "Why the paths cost what they cost (from the code, `shared/src/verify/` and `pyjson/`):",
         "",
         "- Each secret carries its HMAC state after the key schedule, built once when the secret "
         "is loaded (`Secret::new`) and cloned per verify, so **ring pre-keyed** is the like-for-like "
-        "baseline; **ring** keys per call (2 extra SHA-256 blocks), which is what our lead over it "
-        "at small bodies is made of. The header is looked up borrowed and parsed in one byte pass, "
-        "signatures decode into a `[u8; 32]` on the stack. What is left at small bodies is that "
-        "fixed work (header lookup and parse, base64, copying the MAC state: about 80 ns for "
-        "Alocity, 30-50 ns for Amani at 256 B); from 16 KiB the SHA-256 compression function "
-        "decides (`sha2` 0.10 with SHA-NI intrinsics against ring's SHA-NI assembly).",
+        "baseline; **ring** keys per call (2 extra SHA-256 blocks), which our cached state saves and "
+        "our fixed per-request work spends again at small bodies. That work is the plain library "
+        "path: the header looked up borrowed (and checked to be visible ASCII), the Alocity header "
+        "split with `split` / `split_once`, its `sig` values collected into a `Vec`, each decoded "
+        "from base64 into a `[u8; 32]` on the stack, and the tag compared with "
+        "`hmac::Mac::verify_slice` (constant time byte by byte, length checked). From 16 KiB the "
+        "SHA-256 compression function decides (`sha2` 0.10 with SHA-NI intrinsics against ring's "
+        "SHA-NI assembly).",
         "- Alocity and Amani raw: with the current secret first, exactly one MAC; the previous "
         "secret is never tried.",
         "- Amani `json.dumps` fallback: for each secret, current first, the raw body and then the "
-        "`json.dumps` rendering (made once, about 500 MB/s): a compact body signed with the current "
-        "secret costs two MACs plus the re-serialisation, against one MAC in the baselines, so it "
-        "cannot reach ring by construction.",
+        "`json.dumps` rendering (made once by `pyjson::python_dumps`: parsed into a value, "
+        "repeated keys resolved like a `dict`, then written): a compact body signed with the "
+        "current secret costs two MACs plus the re-serialisation, against one MAC in the "
+        "baselines, so it cannot reach ring by construction.",
         "- FACEIO bearer: no MAC at all, so it is far above both baselines at every size.",
         "- svix: `hmac-sha256` (portable Rust, no SHA-NI), and `Webhook::verify` copies the "
         "payload into a `String` (UTF-8 check + `format!`) before the MAC.",
         "",
     ]
     return out
+
+
+def replace_verification(args: argparse.Namespace, criterion: CriterionResults) -> int:
+    """Rewrite the verification section (the last one) of an existing report."""
+    heading = "## Verification micro-benchmarks"
+    if criterion.ns("alocity", "ours", SIZES[0]) is None:
+        print(f"no criterion results under {criterion.root}: run `cargo bench --bench verify`",
+              file=sys.stderr)
+        return 1
+    text = args.out.read_text() if args.out.is_file() else ""
+    if heading not in text:
+        print(f"{args.out} has no '{heading}' section to replace", file=sys.stderr)
+        return 1
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    section = verification_section(criterion)
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").is_file() else []
+    section[1:1] = [
+        "",
+        f"Measured on {now} by `cd bench && cargo bench --bench verify` alone (criterion), then "
+        "`python3 bench/report.py --verification-only`, on the machine above; the sections above "
+        f"are from the earlier full run. Source measured: {args.source or source()}; {run('rustc', '-V')}; "
+        f"load average when written: {' / '.join(load) or 'unknown'}.",
+    ]
+    args.out.write_text(text[: text.index(heading)] + "\n".join(section))
+    print(f"wrote the verification section of {args.out}")
+    return 0
 
 
 def main() -> int:
@@ -268,9 +314,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "REPORT.md")
     parser.add_argument("--source", help="what was measured (default: the current commit, and whether "
                         "shared/ or functions/ had uncommitted changes)")
+    parser.add_argument("--verification-only", action="store_true",
+                        help="replace only the verification section of --out (after `cargo bench "
+                        "--bench verify` alone); the other sections stay as they are")
     args = parser.parse_args()
 
     criterion = CriterionResults(args.results_dir / "criterion")
+    if args.verification_only:
+        return replace_verification(args, criterion)
     startup = load_json(args.results_dir, "startup.json")
     pipeline = load_json(args.results_dir, "pipeline.json")
     if criterion.ns("alocity", "ours", SIZES[0]) is None and startup is None and pipeline is None:
