@@ -58,9 +58,11 @@ unit:
 	cargo test --workspace
 
 # The adding-a-provider drill (docs/adding-a-provider.md): no provider named in shipping code
-# outside its crate, its fixtures, the registry and the SAM application.
+# outside its crate, its fixtures, the registry and the SAM application; and no two modules of a
+# crate importing each other.
 drill:
 	python3 scripts/drill.py --check
+	python3 scripts/module_cycles.py
 
 # End-to-end: moto, the fault proxy and several `cargo lambda watch` instances on free loopback
 # ports; everything started is stopped by pid afterwards (see tests/e2e/conftest.py).

@@ -1,6 +1,6 @@
 //! Differential test against `CPython` over public JSON corpora nobody on this project wrote:
 //! every file under `../shared/testdata/json-corpora/` (beside the repository; read in place)
-//! goes through `json.dumps(json.loads(raw))` in ONE `python3` process, and `python_dumps` must
+//! goes through `json.dumps(json.loads(raw))` in ONE `python3` process (`common`), and `python_dumps` must
 //! give the same bytes where Python succeeds and an error where Python raises. The only
 //! exceptions are the documented fail-closed differences, listed by file name in
 //! [`FAIL_CLOSED`]; the test also fails when one of them stops being a difference.
@@ -9,11 +9,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
-use base64::Engine as _;
+use std::path::{Path, PathBuf};
+
 use pyjson::{PyJsonError, python_dumps};
 
 /// Files Python accepts and we refuse on purpose (see the crate docs), with the reason and the
@@ -60,20 +59,6 @@ const UTF16: &str = "UTF-16 (with a byte-order mark, or told by its NUL bytes): 
      the encoding, we read UTF-8 only";
 const SURROGATE: &str = "UTF-8-encoded surrogates (ED A0 80): Python decodes with surrogatepass, we refuse invalid UTF-8";
 
-/// Reads each path on stdin and answers `+<base64 of json.dumps(json.loads(raw))>` or
-/// `!<exception type>`, one line per path.
-const PYTHON: &str = r#"
-import base64, json, sys
-for line in sys.stdin:
-    with open(line.rstrip("\n"), "rb") as f:
-        raw = f.read()
-    try:
-        out = json.dumps(json.loads(raw)).encode("ascii")
-        print("+" + base64.b64encode(out).decode("ascii"))
-    except Exception as e:
-        print("!" + type(e).__name__)
-"#;
-
 fn corpora() -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -104,36 +89,6 @@ fn corpus_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn python(files: &[PathBuf]) -> Vec<Result<Vec<u8>, String>> {
-    let engine = base64::engine::general_purpose::STANDARD;
-    let mut child = Command::new("python3")
-        .args(["-c", PYTHON])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 must be installed: this test compares against Python's own json.dumps");
-    let mut input = String::new();
-    for file in files {
-        input.push_str(file.to_str().expect("corpus paths are UTF-8"));
-        input.push('\n');
-    }
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(output.status.success(), "python3 failed: {output:?}");
-    let answers: Vec<_> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| match line.split_at(1) {
-            ("+", encoded) => Ok(engine.decode(encoded).unwrap()),
-            (_, error) => Err(error.to_owned()),
-        })
-        .collect();
-    assert_eq!(answers.len(), files.len(), "one answer per file");
-    answers
-}
-
 #[test]
 fn python_dumps_matches_cpython_on_the_public_corpora() {
     let root = corpora();
@@ -150,15 +105,15 @@ fn python_dumps_matches_cpython_on_the_public_corpora() {
         files.len(),
         root.display()
     );
-    let answers = python(&files);
+    let raws: Vec<Vec<u8>> = files.iter().map(|file| std::fs::read(file).unwrap()).collect();
+    let answers = common::cpython_dumps(&raws);
 
     let mut failures = Vec::new();
     let mut fail_closed_seen = Vec::new();
     let (mut same_bytes, mut both_refuse) = (0, 0);
-    for (file, theirs) in files.iter().zip(&answers) {
+    for ((file, raw), theirs) in files.iter().zip(&raws).zip(&answers) {
         let name = file.strip_prefix(&root).unwrap().to_str().unwrap();
-        let raw = std::fs::read(file).unwrap();
-        let ours = python_dumps(&raw);
+        let ours = python_dumps(raw);
         let listed = FAIL_CLOSED.iter().find(|(listed, _, _)| *listed == name);
         match (&ours, theirs, listed) {
             (Ok(ours), Ok(theirs), None) if ours == theirs => same_bytes += 1,

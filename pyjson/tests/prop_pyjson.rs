@@ -9,10 +9,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+mod common;
 
-use base64::Engine as _;
+use common::cpython_dumps as python;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
@@ -20,47 +19,6 @@ use pyjson::python_dumps;
 
 const CASES: usize = 1024;
 const MAX_SHRINK_STEPS: usize = 200;
-
-/// Runs `json.dumps(json.loads(doc))` for every document: `Ok(bytes)`, or `Err(exception)`.
-const PYTHON: &str = r#"
-import base64, json, sys
-for line in sys.stdin:
-    try:
-        out = json.dumps(json.loads(base64.b64decode(line))).encode("ascii")
-        print("+" + base64.b64encode(out).decode("ascii"))
-    except Exception as e:
-        print("!" + type(e).__name__)
-"#;
-
-fn python(docs: &[Vec<u8>]) -> Vec<Result<Vec<u8>, String>> {
-    let engine = base64::engine::general_purpose::STANDARD;
-    let mut child = Command::new("python3")
-        .args(["-c", PYTHON])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 must be installed: this test compares against Python's own json.dumps");
-    let mut input = String::new();
-    for doc in docs {
-        input.push_str(&engine.encode(doc));
-        input.push('\n');
-    }
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(output.status.success(), "python3 failed: {output:?}");
-    let lines: Vec<Result<Vec<u8>, String>> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| match line.split_at(1) {
-            ("+", encoded) => Ok(engine.decode(encoded).unwrap()),
-            (_, error) => Err(error.to_owned()),
-        })
-        .collect();
-    assert_eq!(lines.len(), docs.len(), "one answer per document");
-    lines
-}
 
 /// Whether our serialiser agrees with Python's answer: the same bytes, or both refuse.
 fn agrees(doc: &[u8], python: &Result<Vec<u8>, String>) -> bool {

@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::catalog::{self, AuditRule, Catalog, Fresh, Sample, Signer};
+use crate::catalog::{self, AuditRule, Catalog, Fresh, ProviderInfo, Sample, Signer};
 use crate::config::{ConfigError, Env};
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent, field_ci, unix_seconds_to_iso};
 use crate::secret::{Secret, VersionedSecret};
@@ -69,16 +69,9 @@ impl Envelope {
 
 /// One Alocity product's event model, and what the tools know of it.
 pub trait AlocityProduct: Send + Sync + 'static {
-    /// Provider short name (`alocity-selfie`, `alocity`).
-    const NAME: &'static str;
-    /// The function's binary and cargo package (`env!("CARGO_PKG_NAME")` of the product crate).
-    const BINARY: &'static str;
-    /// What the product does, in a few words.
-    const ABOUT: &'static str;
-    /// The secret the local stack gives the function.
-    const DEV_SECRET: &'static str;
-    /// The documented event codes, the default sample first.
-    const EVENT_CODES: &'static [&'static str];
+    /// What the tools know of the product: name (`alocity-selfie`, `alocity`), binary (its
+    /// crate's `env!("CARGO_PKG_NAME")`), summary, [`SIGNING`], local secret, event codes.
+    const INFO: &'static ProviderInfo;
     /// The fixture body of a documented code (`tests/fixtures/<provider>/<code>.json`).
     fn fixture(code: &str) -> Option<&'static str>;
     /// Fresh values for the product's own payload fields, beyond the ids and the time every
@@ -159,7 +152,7 @@ impl<P> Alocity<P> {
 }
 
 impl<P: AlocityProduct> Provider for Alocity<P> {
-    const NAME: &'static str = P::NAME;
+    const NAME: &'static str = P::INFO.name;
     type Event = AlocityEvent<P::Kind>;
 
     fn authenticate(
@@ -190,6 +183,9 @@ impl<P: AlocityProduct> Provider for Alocity<P> {
         })
     }
 }
+
+/// How Alocity signs, for help texts.
+pub const SIGNING: &str = "Alocity-Signature `t:<now>,sig:<base64 HMAC-SHA256(secret, \"t.body\")>`";
 
 /// Signs like Alocity: `Alocity-Signature: t:<now>,sig:<base64 HMAC-SHA256(secret, "t.body")>`.
 #[derive(Debug)]
@@ -237,7 +233,7 @@ impl<P> AlocityCatalog<P> {
 
 impl<P: AlocityProduct> std::fmt::Debug for AlocityCatalog<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("AlocityCatalog").field(&P::NAME).finish()
+        f.debug_tuple("AlocityCatalog").field(&P::INFO.name).finish()
     }
 }
 
@@ -248,33 +244,13 @@ impl<P> Default for AlocityCatalog<P> {
 }
 
 impl<P: AlocityProduct> Catalog for AlocityCatalog<P> {
-    fn name(&self) -> &'static str {
-        P::NAME
-    }
-
-    fn binary(&self) -> &'static str {
-        P::BINARY
-    }
-
-    fn about(&self) -> &'static str {
-        P::ABOUT
-    }
-
-    fn signing(&self) -> &'static str {
-        "Alocity-Signature `t:<now>,sig:<base64 HMAC-SHA256(secret, \"t.body\")>`"
-    }
-
-    fn dev_secret(&self) -> &'static str {
-        P::DEV_SECRET
-    }
-
-    fn event_codes(&self) -> &'static [&'static str] {
-        P::EVENT_CODES
+    fn info(&self) -> &'static ProviderInfo {
+        P::INFO
     }
 
     /// The fixture with fresh ids (every UUID) and `TimeStamp` now.
     fn sample(&self, code: &str, fresh: &Fresh, _env: &Env) -> Option<Sample> {
-        let event_code = catalog::find_code(P::EVENT_CODES, code)?;
+        let event_code = catalog::find_code(P::INFO.event_codes, code)?;
         let body = fresh.with_fresh_uuids(P::fixture(event_code)?);
         let body = catalog::replace_value(&body, "/TimeStamp", &Value::from(fresh.now))?;
         let body = P::refresh_payload(body, fresh);

@@ -12,14 +12,9 @@ use http::HeaderName;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::config::{ConfigError, Env};
+use crate::config::{ConfigError, Env, default_secret_id};
 use crate::secret::{Secret, VersionedSecret};
 use crate::verify::{Verified, VerifyError};
-
-/// The Secrets Manager secret a provider's function reads when `WEBHOOK_SECRET_ID` is not set.
-pub fn default_secret_id(provider: &str) -> String {
-    format!("webhooks/{provider}")
-}
 
 /// A setting of a provider's function that a sender must agree with (FACEIO's application id,
 /// Amani's security mode), or that the local stack must set.
@@ -71,30 +66,64 @@ pub struct Sample {
     pub subject: Option<String>,
 }
 
+/// The facts a catalogue states about its provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderInfo {
+    /// The provider's short name, its [`Provider::NAME`](crate::Provider::NAME).
+    pub name: &'static str,
+    /// The function's binary (its path under `cargo lambda watch`); also its cargo package.
+    pub binary: &'static str,
+    /// What the provider does, in a few words.
+    pub about: &'static str,
+    /// How a delivery is authenticated, in one line (for help texts).
+    pub signing: &'static str,
+    /// The secret the local stack puts in place for the function.
+    pub dev_secret: &'static str,
+    /// The provider's own settings (besides the shared ones in [`crate::config::Settings`]).
+    pub settings: &'static [Setting],
+    /// The documented event codes; the first is the default sample.
+    pub event_codes: &'static [&'static str],
+}
+
 /// A provider as the tools see it.
 pub trait Catalog: Send + Sync {
-    /// The provider's short name, its [`Provider::NAME`](crate::Provider::NAME).
-    fn name(&self) -> &'static str;
+    /// The facts about the provider.
+    fn info(&self) -> &'static ProviderInfo;
 
-    /// The function's binary (its path under `cargo lambda watch`); also its cargo package.
-    fn binary(&self) -> &'static str;
-
-    /// What the provider does, in a few words.
-    fn about(&self) -> &'static str;
-
-    /// How a delivery is authenticated, in one line (for help texts).
-    fn signing(&self) -> &'static str;
-
-    /// The secret the local stack puts in place for the function.
-    fn dev_secret(&self) -> &'static str;
-
-    /// The provider's own settings (besides the shared ones in [`crate::config::Settings`]).
-    fn settings(&self) -> &'static [Setting] {
-        &[]
+    /// [`ProviderInfo::name`].
+    fn name(&self) -> &'static str {
+        self.info().name
     }
 
-    /// The documented event codes; the first is the default sample.
-    fn event_codes(&self) -> &'static [&'static str];
+    /// [`ProviderInfo::binary`].
+    fn binary(&self) -> &'static str {
+        self.info().binary
+    }
+
+    /// [`ProviderInfo::about`].
+    fn about(&self) -> &'static str {
+        self.info().about
+    }
+
+    /// [`ProviderInfo::signing`].
+    fn signing(&self) -> &'static str {
+        self.info().signing
+    }
+
+    /// [`ProviderInfo::dev_secret`].
+    fn dev_secret(&self) -> &'static str {
+        self.info().dev_secret
+    }
+
+    /// [`ProviderInfo::settings`].
+    fn settings(&self) -> &'static [Setting] {
+        self.info().settings
+    }
+
+    /// [`ProviderInfo::event_codes`].
+    fn event_codes(&self) -> &'static [&'static str] {
+        self.info().event_codes
+    }
 
     /// A body for the documented `code`, with fresh ids, built from the provider's fixture for
     /// that code; `env` holds the provider's settings (e.g. the application id to name).

@@ -6,7 +6,6 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::catalog::default_secret_id;
 use crate::store::bodies::DEFAULT_OFFLOAD_BYTES;
 
 /// A configuration value that is missing or cannot be used.
@@ -96,6 +95,11 @@ impl Env {
         }
         Ok(value)
     }
+}
+
+/// The Secrets Manager secret a provider's function reads when `WEBHOOK_SECRET_ID` is not set.
+pub fn default_secret_id(provider: &str) -> String {
+    format!("webhooks/{provider}")
 }
 
 /// Settings every function shares.

@@ -22,7 +22,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod verify;
 
-pub use catalog::{Catalog, Fresh, Sample, Setting, Signer};
+pub use catalog::{Catalog, Fresh, ProviderInfo, Sample, Setting, Signer};
 pub use pipeline::{Clock, Pipeline};
 pub use provider::{IdempotencyKey, Provider, ProviderEvent};
 pub use secret::{Secret, SecretVersion, VersionedSecret};

@@ -17,6 +17,26 @@ use crate::http::{HttpRequest, HttpResponse};
 pub mod strategies;
 use crate::secret::VersionedSecret;
 
+/// A verified FACEIO `ENROLL` delivery of `body` (parsed as its payload when it is JSON), as the
+/// pipeline hands it to the store; tests change the fields they are about.
+pub fn record(body: &[u8]) -> crate::store::EventRecord {
+    crate::store::EventRecord {
+        provider: "faceio",
+        idempotency_key: "app/ENROLL/f1".into(),
+        event_code: "ENROLL".into(),
+        subject: Some("f1".into()),
+        provider_time: None,
+        received_at_ms: 1_764_000_000_123,
+        request_id: "req-1".into(),
+        source_ip: Some("203.0.113.9".into()),
+        secret_version: crate::SecretVersion::Previous,
+        body: body.to_vec(),
+        body_sha256: "ab".into(),
+        payload: serde_json::from_slice(body).ok(),
+        signature: None,
+    }
+}
+
 /// The repository's `tests/fixtures` folder.
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

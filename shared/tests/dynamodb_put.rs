@@ -21,19 +21,11 @@ const OTHER_HASH: &str = "000000000000000000000000000000000000000000000000000000
 
 fn record() -> EventRecord {
     EventRecord {
-        provider: "faceio",
-        idempotency_key: "app/ENROLL/f1".into(),
-        event_code: "ENROLL".into(),
-        subject: Some("f1".into()),
-        provider_time: None,
-        received_at_ms: 1_764_000_000_123,
-        request_id: "req-1".into(),
         source_ip: None,
         secret_version: SecretVersion::Current,
-        body: br#"{"eventName":"ENROLL"}"#.to_vec(),
         body_sha256: HASH.into(),
         payload: None,
-        signature: None,
+        ..webhook_core::testing::record(br#"{"eventName":"ENROLL"}"#)
     }
 }
 

@@ -18,14 +18,8 @@ fn record(body: &[u8]) -> EventRecord {
         event_code: "door.state".into(),
         subject: Some("ALC-DR-1".into()),
         provider_time: Some("2025-11-24T16:00:00Z".into()),
-        received_at_ms: 1_764_000_000_123,
-        request_id: "req-1".into(),
-        source_ip: Some("203.0.113.9".into()),
-        secret_version: SecretVersion::Previous,
-        body: body.to_vec(),
-        body_sha256: "ab".into(),
-        payload: serde_json::from_slice(body).ok(),
         signature: Some("t:1,sig:x".into()),
+        ..webhook_core::testing::record(body)
     }
 }
 

@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use webhook_core::alocity::{Alocity, AlocityCatalog, AlocityProduct, Envelope};
+use webhook_core::ProviderInfo;
+use webhook_core::alocity::{self, Alocity, AlocityCatalog, AlocityProduct, Envelope};
 
 /// The Alocity Selfie product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +85,15 @@ pub struct FaceMatchedPayload {
 }
 
 impl AlocityProduct for Selfie {
-    const NAME: &'static str = "alocity-selfie";
-    const BINARY: &'static str = env!("CARGO_PKG_NAME");
-    const ABOUT: &'static str = "Alocity Selfie: face-enrolment invitations";
-    const DEV_SECRET: &'static str = "dev-alocity-selfie-secret";
-    const EVENT_CODES: &'static [&'static str] = EVENT_CODES;
+    const INFO: &'static ProviderInfo = &ProviderInfo {
+        name: "alocity-selfie",
+        binary: env!("CARGO_PKG_NAME"),
+        about: "Alocity Selfie: face-enrolment invitations",
+        signing: alocity::SIGNING,
+        dev_secret: "dev-alocity-selfie-secret",
+        settings: &[],
+        event_codes: EVENT_CODES,
+    };
     type Kind = SelfieEvent;
 
     fn fixture(code: &str) -> Option<&'static str> {

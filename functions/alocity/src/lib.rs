@@ -6,7 +6,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 use webhook_core::Fresh;
-use webhook_core::alocity::{Alocity, AlocityCatalog, AlocityProduct, Envelope};
+use webhook_core::ProviderInfo;
+use webhook_core::alocity::{self, Alocity, AlocityCatalog, AlocityProduct, Envelope};
 use webhook_core::provider::{field_ci, scalar_text};
 
 /// The Alocity access-control product.
@@ -191,11 +192,15 @@ impl AccessLog {
 }
 
 impl AlocityProduct for AccessControl {
-    const NAME: &'static str = "alocity";
-    const BINARY: &'static str = env!("CARGO_PKG_NAME");
-    const ABOUT: &'static str = "Alocity access control: doors, locks, access logs, cards, faces";
-    const DEV_SECRET: &'static str = "dev-alocity-secret";
-    const EVENT_CODES: &'static [&'static str] = EVENT_CODES;
+    const INFO: &'static ProviderInfo = &ProviderInfo {
+        name: "alocity",
+        binary: env!("CARGO_PKG_NAME"),
+        about: "Alocity access control: doors, locks, access logs, cards, faces",
+        signing: alocity::SIGNING,
+        dev_secret: "dev-alocity-secret",
+        settings: &[],
+        event_codes: EVENT_CODES,
+    };
     type Kind = AccessEvent;
 
     fn fixture(code: &str) -> Option<&'static str> {

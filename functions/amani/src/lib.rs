@@ -10,7 +10,7 @@ use pyjson::python_dumps;
 use scheme::{DEFAULT_TOKEN_HEADER, SIGNATURE_HEADER};
 use serde::Deserialize;
 use serde_json::Value;
-use webhook_core::catalog::{self, AuditRule, Catalog, Fresh, Sample, Setting, Signer};
+use webhook_core::catalog::{self, AuditRule, Catalog, Fresh, ProviderInfo, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::{field_ci, scalar_text, unix_seconds_to_iso};
 use webhook_core::{
@@ -283,33 +283,20 @@ const SETTINGS: &[Setting] = &[
     },
 ];
 
+/// What the tools know of the provider.
+static INFO: ProviderInfo = ProviderInfo {
+    name: <Amani as Provider>::NAME,
+    binary: env!("CARGO_PKG_NAME"),
+    about: "Amani KYC: profiles and documents",
+    signing: "`Webhook-Signature`: HMAC of the json.dumps bytes; token mode: --token-header",
+    dev_secret: "dev-amani-secret",
+    settings: SETTINGS,
+    event_codes: EVENT_CODES,
+};
+
 impl Catalog for AmaniCatalog {
-    fn name(&self) -> &'static str {
-        Amani::NAME
-    }
-
-    fn binary(&self) -> &'static str {
-        env!("CARGO_PKG_NAME")
-    }
-
-    fn about(&self) -> &'static str {
-        "Amani KYC: profiles and documents"
-    }
-
-    fn signing(&self) -> &'static str {
-        "`Webhook-Signature`: HMAC of the json.dumps bytes; token mode: --token-header"
-    }
-
-    fn dev_secret(&self) -> &'static str {
-        "dev-amani-secret"
-    }
-
-    fn settings(&self) -> &'static [Setting] {
-        SETTINGS
-    }
-
-    fn event_codes(&self) -> &'static [&'static str] {
-        EVENT_CODES
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
     }
 
     /// The fixture with fresh ids (every UUID) and update time, as Python's `json.dumps` writes

@@ -8,7 +8,7 @@ pub mod scheme;
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 use serde_json::Value;
-use webhook_core::catalog::{self, Catalog, Fresh, Sample, Setting, Signer};
+use webhook_core::catalog::{self, Catalog, Fresh, ProviderInfo, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::field_ci;
 use webhook_core::{
@@ -191,33 +191,20 @@ const SETTINGS: &[Setting] = &[Setting {
     dev: Some(DEV_APP_ID),
 }];
 
+/// What the tools know of the provider.
+static INFO: ProviderInfo = ProviderInfo {
+    name: <Faceio as Provider>::NAME,
+    binary: env!("CARGO_PKG_NAME"),
+    about: "FACEIO: enrolment, authentication, deletion",
+    signing: "`WWW-Authenticate: Bearer <token>`",
+    dev_secret: "dev-faceio-token",
+    settings: SETTINGS,
+    event_codes: EVENT_CODES,
+};
+
 impl Catalog for FaceioCatalog {
-    fn name(&self) -> &'static str {
-        Faceio::NAME
-    }
-
-    fn binary(&self) -> &'static str {
-        env!("CARGO_PKG_NAME")
-    }
-
-    fn about(&self) -> &'static str {
-        "FACEIO: enrolment, authentication, deletion"
-    }
-
-    fn signing(&self) -> &'static str {
-        "`WWW-Authenticate: Bearer <token>`"
-    }
-
-    fn dev_secret(&self) -> &'static str {
-        "dev-faceio-token"
-    }
-
-    fn settings(&self) -> &'static [Setting] {
-        SETTINGS
-    }
-
-    fn event_codes(&self) -> &'static [&'static str] {
-        EVENT_CODES
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
     }
 
     /// The fixture with a fresh facial id and client IP, today's date, and the configured

@@ -58,8 +58,10 @@ fn number_attribute(number: &serde_json::Number) -> AttributeValue {
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
     let magnitude = number.as_f64().map_or(f64::INFINITY, f64::abs);
+    // Zero is zero by its digits: `1e-400` reads as 0.0 in an f64 but is no zero to DynamoDB,
+    // which refuses it (and with it the whole item).
     let representable =
-        significant <= 38 && (magnitude == 0.0 || (1e-129..1e125).contains(&magnitude));
+        significant <= 38 && (significant == 0 || (1e-129..1e125).contains(&magnitude));
     if representable {
         AttributeValue::N(text)
     } else {
@@ -132,7 +134,8 @@ mod tests {
         assert_eq!(json_to_attribute(&value, 1), None);
         let numbers: Value = serde_json::from_str(
             "[1e300, 1e-200, 42, 0.0, 123456789012345678901234567890, \
-             1234567890123456789012345678901234567890, -98765432109876543210, 2.5e-7]",
+             1234567890123456789012345678901234567890, -98765432109876543210, 2.5e-7, \
+             1e-400, -2.5E-999, 0e7]",
         )
         .unwrap();
         let list = json_to_attribute(&numbers, 1).unwrap();
@@ -157,6 +160,9 @@ mod tests {
                 "S 1234567890123456789012345678901234567890",
                 "N -98765432109876543210",
                 "N 2.5e-7",
+                "S 1e-400",
+                "S -2.5E-999",
+                "N 0e7",
             ]
         );
     }

@@ -12,7 +12,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine as _;
 
-use super::StoreError;
+use super::event::StoreError;
 use crate::error::error_chain;
 
 /// Default `PAYLOAD_OFFLOAD_BYTES`: bodies larger than this go to the bucket. Well under the

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use super::attributes::{Item, json_to_attribute};
 use super::bodies::{BodyBucket, BodyLocation};
 use super::schema::{self, RecordType, attr};
-use super::{EventRecord, EventStore, PutOutcome, StoreError};
+use super::event::{EventRecord, EventStore, PutOutcome, StoreError};
 
 /// Bodies larger than this are stored raw only: the parsed `payload` would repeat them and push
 /// the item towards DynamoDB's 400 KB item limit.
@@ -251,25 +251,7 @@ pub fn to_item(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::SecretVersion;
-
-    fn record(body: &[u8]) -> EventRecord {
-        EventRecord {
-            provider: "faceio",
-            idempotency_key: "app/ENROLL/f1".into(),
-            event_code: "ENROLL".into(),
-            subject: Some("f1".into()),
-            provider_time: None,
-            received_at_ms: 1_764_000_000_123,
-            request_id: "req-1".into(),
-            source_ip: Some("203.0.113.9".into()),
-            secret_version: SecretVersion::Previous,
-            body: body.to_vec(),
-            body_sha256: "ab".into(),
-            payload: serde_json::from_slice(body).ok(),
-            signature: None,
-        }
-    }
+    use crate::testing::record;
 
     #[test]
     fn item_carries_keys_for_both_indexes_and_the_ttl() {

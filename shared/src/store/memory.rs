@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
-use super::{EventRecord, EventStore, PutOutcome, StoreError};
+use super::event::{EventRecord, EventStore, PutOutcome, StoreError};
 
 /// Records by key, behind a mutex. Can be told to fail, to exercise the `503` path.
 #[derive(Debug, Default)]
