@@ -105,7 +105,10 @@ fn python_dumps_matches_cpython_on_the_public_corpora() {
         files.len(),
         root.display()
     );
-    let raws: Vec<Vec<u8>> = files.iter().map(|file| std::fs::read(file).unwrap()).collect();
+    let raws: Vec<Vec<u8>> = files
+        .iter()
+        .map(|file| std::fs::read(file).unwrap())
+        .collect();
     let answers = common::cpython_dumps(&raws);
 
     let mut failures = Vec::new();

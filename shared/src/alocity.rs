@@ -185,7 +185,8 @@ impl<P: AlocityProduct> Provider for Alocity<P> {
 }
 
 /// How Alocity signs, for help texts.
-pub const SIGNING: &str = "Alocity-Signature `t:<now>,sig:<base64 HMAC-SHA256(secret, \"t.body\")>`";
+pub const SIGNING: &str =
+    "Alocity-Signature `t:<now>,sig:<base64 HMAC-SHA256(secret, \"t.body\")>`";
 
 /// Signs like Alocity: `Alocity-Signature: t:<now>,sig:<base64 HMAC-SHA256(secret, "t.body")>`.
 #[derive(Debug)]
@@ -233,7 +234,9 @@ impl<P> AlocityCatalog<P> {
 
 impl<P: AlocityProduct> std::fmt::Debug for AlocityCatalog<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("AlocityCatalog").field(&P::INFO.name).finish()
+        f.debug_tuple("AlocityCatalog")
+            .field(&P::INFO.name)
+            .finish()
     }
 }
 

@@ -10,7 +10,9 @@ use pyjson::python_dumps;
 use scheme::{DEFAULT_TOKEN_HEADER, SIGNATURE_HEADER};
 use serde::Deserialize;
 use serde_json::Value;
-use webhook_core::catalog::{self, AuditRule, Catalog, Fresh, ProviderInfo, Sample, Setting, Signer};
+use webhook_core::catalog::{
+    self, AuditRule, Catalog, Fresh, ProviderInfo, Sample, Setting, Signer,
+};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::{field_ci, scalar_text, unix_seconds_to_iso};
 use webhook_core::{

@@ -18,7 +18,7 @@ for line in sys.stdin:
 "#;
 
 /// Python's answer for every document, in order: `Ok(bytes)`, or `Err(exception type)`.
-pub fn cpython_dumps(docs: &[Vec<u8>]) -> Vec<Result<Vec<u8>, String>> {
+pub(crate) fn cpython_dumps(docs: &[Vec<u8>]) -> Vec<Result<Vec<u8>, String>> {
     let engine = base64::engine::general_purpose::STANDARD;
     let mut child = Command::new("python3")
         .args(["-c", PYTHON])

@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use super::attributes::{Item, json_to_attribute};
 use super::bodies::{BodyBucket, BodyLocation};
-use super::schema::{self, RecordType, attr};
 use super::event::{EventRecord, EventStore, PutOutcome, StoreError};
+use super::schema::{self, RecordType, attr};
 
 /// Bodies larger than this are stored raw only: the parsed `payload` would repeat them and push
 /// the item towards DynamoDB's 400 KB item limit.

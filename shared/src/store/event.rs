@@ -4,7 +4,7 @@ use std::future::Future;
 
 use serde_json::Value;
 
-use super::schema;
+use super::schema::{self, iso_millis};
 use crate::secret::SecretVersion;
 
 /// A verified delivery, ready to store.

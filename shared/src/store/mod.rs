@@ -2,8 +2,8 @@
 
 pub mod attributes;
 pub mod bodies;
-pub mod event;
 pub mod dynamodb;
+pub mod event;
 pub mod memory;
 pub mod query;
 pub mod schema;
@@ -11,8 +11,8 @@ pub mod stored;
 
 pub use bodies::{BodyBucket, BodyLocation};
 pub use dynamodb::DynamoDbStore;
+pub use event::{EventRecord, EventStore, PutOutcome, StoreError};
 pub use memory::MemoryStore;
 pub use query::EventReader;
 pub use schema::iso_millis;
 pub use stored::StoredEvent;
-pub use event::{EventRecord, EventStore, PutOutcome, StoreError};
