@@ -11,7 +11,7 @@ shared/ named after the vendor (shared/src/<vendor>.rs, shared/src/verify/<vendo
 has no such module: its scheme lives in its crate.
 
 Shipping code is every tracked file except documentation (*.md), lock files, and tests and
-benchmarks (tests/, */tests/, bench/, fuzz/, Rust `#[cfg(test)]` modules, shared/src/testing.rs):
+benchmarks (tests/, */tests/, bench/, fuzz/, Rust `#[cfg(test)]` modules, shared/src/testing*):
 those name providers to test or measure them, and are listed separately, not counted. Comments
 are not code.
 
@@ -34,7 +34,7 @@ import registry  # noqa: E402
 REGISTRY_FILES = {"cli/src/registry.rs", "cli/Cargo.toml"}
 SAM_FILES = {"template.yaml", "samconfig.toml"}
 NOT_CODE = (".md", ".lock", ".png", ".svg")
-TEST_PREFIXES = ("tests/", "bench/", "fuzz/", "shared/src/testing.rs")
+TEST_PREFIXES = ("tests/", "bench/", "fuzz/", "shared/src/testing")
 LINE_COMMENT = {".rs": "//", ".py": "#", ".sh": "#", ".toml": "#", ".yaml": "#", ".yml": "#", "": "#"}
 
 
