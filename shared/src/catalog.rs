@@ -42,8 +42,8 @@ pub trait Signer: Send + Sync + fmt::Debug {
 pub type AuditRule =
     fn(secrets: &[VersionedSecret], body: &[u8], signature: &str) -> Result<Verified, VerifyError>;
 
-/// What a tampered request signs or sends instead of the real thing: the signature or token keeps
-/// its form and is wrong.
+/// What a tampered request signs instead of the real body: the signature keeps its form and is
+/// wrong.
 pub const TAMPER: &[u8] = b"#tampered";
 
 /// `bytes`, with [`TAMPER`] appended when `tamper` is set.
@@ -53,6 +53,17 @@ pub fn tampered(bytes: &[u8], tamper: bool) -> Vec<u8> {
         out.extend_from_slice(TAMPER);
     }
     out
+}
+
+/// The token a token scheme sends: the secret itself, or with `tamper` a wrong token that does
+/// not contain it (a tampered request never carries the real secret).
+pub fn token(secret: &Secret, tamper: bool) -> String {
+    if tamper {
+        let digest = hex::encode(Sha256::digest(secret.expose()));
+        format!("tampered-{}", &digest[..16])
+    } else {
+        String::from_utf8_lossy(secret.expose()).into_owned()
+    }
 }
 
 /// A generated delivery body.
@@ -352,6 +363,15 @@ mod tests {
         assert_eq!(fresh(3).below("x", 0), 0);
         assert_eq!(fresh(3).hex("x", 8).len(), 8);
         assert_eq!(fresh(3).day(), "2025-11-24");
+    }
+
+    #[test]
+    fn a_tampered_token_is_wrong_and_never_carries_the_secret() {
+        let secret = Secret::new("dev-faceio-token");
+        assert_eq!(token(&secret, false), "dev-faceio-token");
+        let tampered = token(&secret, true);
+        assert!(!tampered.contains("dev-faceio-token"), "{tampered}");
+        assert_ne!(tampered, token(&Secret::new("another-token"), true));
     }
 
     #[test]

@@ -664,6 +664,10 @@ where
             let response = runtime.block_on(app.handle(request));
             let records = app.store().records();
             if tamper {
+                assert!(
+                    !value.contains(catalog.dev_secret()),
+                    "{code}: a tampered request carries the real secret"
+                );
                 assert_eq!(
                     response.status_code, 401,
                     "{code} tampered: {}",

@@ -392,10 +392,6 @@ pub struct TokenSigner {
 
 impl Signer for TokenSigner {
     fn header(&self, _body: &[u8], _now: i64, tamper: bool) -> (HeaderName, String) {
-        let token = catalog::tampered(self.secret.expose(), tamper);
-        (
-            self.header.clone(),
-            String::from_utf8_lossy(&token).into_owned(),
-        )
+        (self.header.clone(), catalog::token(&self.secret, tamper))
     }
 }

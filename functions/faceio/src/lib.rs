@@ -242,10 +242,9 @@ pub struct BearerSigner(pub Secret);
 
 impl Signer for BearerSigner {
     fn header(&self, _body: &[u8], _now: i64, tamper: bool) -> (HeaderName, String) {
-        let token = catalog::tampered(self.0.expose(), tamper);
         (
             HeaderName::from_static(scheme::HEADER),
-            format!("Bearer {}", String::from_utf8_lossy(&token)),
+            format!("Bearer {}", catalog::token(&self.0, tamper)),
         )
     }
 }
