@@ -61,7 +61,9 @@ unit:
 # outside its crate, its fixtures, the registry and the SAM application; and no two modules of a
 # crate importing each other.
 drill:
+	python3 scripts/drill.py --self-test
 	python3 scripts/drill.py --check
+	python3 scripts/module_cycles.py --self-test
 	python3 scripts/module_cycles.py
 
 # End-to-end: moto, the fault proxy and several `cargo lambda watch` instances on free loopback

@@ -17,6 +17,7 @@ are not code.
 
     python3 scripts/drill.py           # the report
     python3 scripts/drill.py --check   # and exit 1 unless every count is 0
+    python3 scripts/drill.py --self-test   # the rules above, on made-up files
 """
 
 from __future__ import annotations
@@ -98,12 +99,25 @@ def code_lines(path: str, text: str) -> list[str]:
     return out
 
 
+def mentions(path: str, text: str, names: list[str]) -> dict[str, int]:
+    """How often `path` (with content `text`) names each provider outside that provider's homes."""
+    lines = code_lines(path, text)
+    found = {}
+    for name in names:
+        if is_home(path, name, names):
+            continue
+        hits = sum(len(pattern(name, names).findall(line)) for line in lines
+                   if not declares_family_module(path, line, name, names))
+        if hits:
+            found[name] = hits
+    return found
+
+
 def scan() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     names = [provider["name"] for provider in registry.providers()]
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     counted: dict[str, dict[str, int]] = {name: {} for name in names}
     tests: dict[str, dict[str, int]] = {name: {} for name in names}
-    patterns = {name: pattern(name, names) for name in names}
     for path in files:
         if path.endswith(NOT_CODE) or path.startswith("docs/") or path == "scripts/drill.py":
             continue
@@ -111,21 +125,48 @@ def scan() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
             text = (ROOT / path).read_text(encoding="utf-8")
         except (UnicodeDecodeError, FileNotFoundError):
             continue
-        lines = code_lines(path, text)
-        for name in names:
-            if is_home(path, name, names):
-                continue
-            hits = sum(len(patterns[name].findall(line)) for line in lines
-                       if not declares_family_module(path, line, name, names))
-            if hits:
-                (tests if is_test(path) else counted)[name][path] = hits
+        for name, hits in mentions(path, text, names).items():
+            (tests if is_test(path) else counted)[name][path] = hits
     return counted, tests
+
+
+def self_test() -> None:
+    """The drill can fail: each rule on small made-up files, with made-up provider names."""
+    names = ["acme-widgets", "acme", "zeta"]
+    cases = [
+        # (path, text, expected mentions)
+        ("shared/src/x.rs", 'match p { "zeta" => 1 }', {"zeta": 1}),
+        ("shared/src/x.rs", "// zeta in a comment\nlet a = 1; // and zeta again", {}),
+        ("shared/src/x.rs", "fn f() {}\n#[cfg(test)]\nmod tests { const P: &str = \"zeta\"; }", {}),
+        ("cli/src/y.rs", "use acme_widgets::CATALOG; let _ = AcmeWidgets; ZETA_SETTING", {"acme-widgets": 2, "zeta": 1}),
+        ("cli/src/y.rs", 'let vendor = "acme";', {"acme": 1}),
+        ("functions/zeta/src/lib.rs", 'const NAME: &str = "zeta";', {}),
+        ("functions/acme-widgets/src/lib.rs", "use webhook_core::acme::Envelope;", {}),
+        ("functions/acme-widgets/src/lib.rs", 'let other = "zeta";', {"zeta": 1}),
+        ("shared/src/acme.rs", 'pub const NAME: &str = "acme";', {}),
+        ("shared/src/lib.rs", "pub mod acme;\npub mod zeta;", {"zeta": 1}),
+        ("shared/src/zeta.rs", 'pub const NAME: &str = "zeta";', {"zeta": 1}),
+        ("cli/src/registry.rs", "&zeta::CATALOG,", {}),
+        ("template.yaml", "ZetaFunction:", {}),
+        ("Makefile", "build:\n\tcargo build -p zeta-webhook  # zeta", {"zeta": 1}),
+        ("scripts/x.py", "print('zeta')  # zeta", {"zeta": 1}),
+    ]
+    for path, text, expected in cases:
+        got = mentions(path, text, names)
+        assert got == expected, f"{path}: {text!r}: expected {expected}, got {got}"
+    assert is_test("functions/zeta/tests/vectors.rs") and is_test("tests/e2e/conftest.py")
+    assert not is_test("cli/src/send.rs")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 unless every count is 0")
+    parser.add_argument("--self-test", action="store_true", help="check the drill's own rules, then exit")
     args = parser.parse_args(argv)
+    if args.self_test:
+        self_test()
+        print("drill self-test: ok")
+        return 0
     counted, tests = scan()
     width = max(len(name) for name in counted)
     print("provider mentions in shipping code outside the provider's homes (target 0):")

@@ -7,6 +7,7 @@ path into it: `use crate::a::b`, `crate::a::b::f()`, `super::x`, or, in a `use`,
 (`pub use child::Item`). Each cycle is printed with its modules; exit status 1 when there is one.
 
     python3 scripts/module_cycles.py [CRATE_DIR ...]   # default: every workspace crate
+    python3 scripts/module_cycles.py --self-test       # the rules above, on made-up crates
 """
 
 from __future__ import annotations
@@ -105,7 +106,37 @@ def cycles(crate: Path) -> list[list[str]]:
     return found
 
 
+def self_test() -> None:
+    """The check can fail: small made-up crates with and without cycles."""
+    import tempfile
+
+    crates = {
+        # Siblings that import each other, by crate path and by super path.
+        "siblings": {"lib.rs": "pub mod a;\npub mod b;", "a.rs": "use crate::b::B;",
+                     "b.rs": "pub fn f() { super::a::g() }"},
+        # A parent that re-exports its child, and the child that imports the parent.
+        "parent": {"lib.rs": "pub mod store;", "store/mod.rs": "pub mod put;\npub use put::Put;\npub struct Item;",
+                   "store/put.rs": "use super::Item;"},
+        # Leaves both use, tests importing their parent, comments naming a cycle: no cycle.
+        "leaf": {"lib.rs": "pub mod a;\npub mod b;\npub mod fact;", "a.rs": "use crate::fact::F; // crate::b",
+                 "b.rs": "use crate::fact::F;\n#[cfg(test)]\nmod tests {\n    use crate::a::*;\n}", "fact.rs": "pub struct F;"},
+    }
+    expected = {"siblings": [["a", "b"]], "parent": [["store", "store::put"]], "leaf": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, files in crates.items():
+            for file, text in files.items():
+                path = Path(scratch) / name / "src" / file
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            found = cycles(Path(scratch) / name)
+            assert found == expected[name], f"{name}: expected {expected[name]}, found {found}"
+
+
 def main(argv: list[str]) -> int:
+    if argv[1:] == ["--self-test"]:
+        self_test()
+        print("module cycle self-test: ok")
+        return 0
     crates = [ROOT / c for c in (argv[1:] or DEFAULT_CRATES)]
     bad = 0
     for crate in crates:
