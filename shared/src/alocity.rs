@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::catalog::{self, AuditRule, Catalog, Fresh, ProviderInfo, Sample, Signer};
 use crate::config::{ConfigError, Env};
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent, field_ci, unix_seconds_to_iso};
+use crate::quarantine::Credentials;
 use crate::secret::{Secret, VersionedSecret};
 use crate::verify::alocity::{self as scheme, AlocitySignature, DEFAULT_TOLERANCE_SECS, HEADER};
 use crate::verify::{Verified, VerifyError};
@@ -170,6 +171,10 @@ impl<P: AlocityProduct> Provider for Alocity<P> {
             .get(HEADER_NAME)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
+    }
+
+    fn held_credentials(&self, headers: &HeaderMap) -> Credentials {
+        Credentials::signature(headers, HEADER)
     }
 
     fn parse(&self, body: &Value) -> Option<Self::Event> {

@@ -21,7 +21,7 @@ use crate::secret::VersionedSecret;
 /// pipeline hands it to the store; tests change the fields they are about.
 pub fn record(body: &[u8]) -> crate::store::EventRecord {
     crate::store::EventRecord {
-        provider: "faceio",
+        provider: "faceio".into(),
         idempotency_key: "app/ENROLL/f1".into(),
         event_code: "ENROLL".into(),
         subject: Some("f1".into()),
@@ -32,8 +32,10 @@ pub fn record(body: &[u8]) -> crate::store::EventRecord {
         secret_version: crate::SecretVersion::Previous,
         body: body.to_vec(),
         body_sha256: "ab".into(),
+        message_sha256: None,
         payload: serde_json::from_slice(body).ok(),
         signature: None,
+        promoted: None,
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::Value;
 use webhook_core::catalog::{self, Catalog, Fresh, ProviderInfo, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::field_ci;
+use webhook_core::quarantine::Credentials;
 use webhook_core::{
     IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
 };
@@ -155,6 +156,20 @@ impl Provider for Faceio {
         _now: i64,
     ) -> Result<Verified, VerifyError> {
         scheme::verify(secrets, headers)
+    }
+
+    /// The hash of each bearer token presented (either header).
+    fn held_credentials(&self, headers: &HeaderMap) -> Credentials {
+        let values: Vec<String> = [scheme::HEADER, scheme::FALLBACK_HEADER]
+            .into_iter()
+            .flat_map(|name| headers.get_all(name))
+            .filter_map(|value| value.to_str().ok().map(str::to_owned))
+            .collect();
+        Credentials::tokens(
+            values
+                .iter()
+                .filter_map(|value| scheme::parse_bearer(value)),
+        )
     }
 
     fn parse(&self, body: &Value) -> Option<FaceioEvent> {
