@@ -273,6 +273,10 @@ impl<P: AlocityProduct> Catalog for AlocityCatalog<P> {
         })
     }
 
+    fn promoter(&self, env: &Env) -> Result<Box<dyn crate::pipeline::Promote>, ConfigError> {
+        Ok(Box::new(Alocity::<P>::from_env(env)?))
+    }
+
     fn signer(&self, _env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {
         Ok(Box::new(AlocitySigner(secret)))
     }

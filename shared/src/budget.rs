@@ -32,9 +32,15 @@ impl Budget {
     /// runtime's `Lambda-Runtime-Deadline-Ms`) when the clock reads `now_ms`: until
     /// [`ANSWER_MARGIN`] before it, and never more than [`MAX_REQUEST_TIME`].
     pub fn for_request(deadline_ms: u64, now_ms: i64) -> Self {
+        Self::before_deadline(deadline_ms, now_ms).capped(MAX_REQUEST_TIME)
+    }
+
+    /// Until [`ANSWER_MARGIN`] before the Lambda deadline `deadline_ms` (unix milliseconds)
+    /// when the clock reads `now_ms`.
+    pub fn before_deadline(deadline_ms: u64, now_ms: i64) -> Self {
         let left = i128::from(deadline_ms) - i128::from(now_ms);
         let left = Duration::from_millis(u64::try_from(left.max(0)).unwrap_or(u64::MAX));
-        Self::from_now(left.saturating_sub(ANSWER_MARGIN).min(MAX_REQUEST_TIME))
+        Self::from_now(left.saturating_sub(ANSWER_MARGIN))
     }
 
     /// Time left (zero once the deadline has passed).
@@ -62,8 +68,12 @@ impl Budget {
     }
 
     /// Runs `work` until the deadline; `None` when it did not finish in time (it is dropped).
+    /// The work is boxed: an AWS SDK call's future is kilobytes, and the caller's own future
+    /// stays small.
     pub async fn run<F: Future>(self, work: F) -> Option<F::Output> {
-        tokio::time::timeout_at(self.deadline, work).await.ok()
+        tokio::time::timeout_at(self.deadline, Box::pin(work))
+            .await
+            .ok()
     }
 }
 
@@ -79,6 +89,8 @@ mod tests {
         // A far deadline (a local emulator) is capped.
         let far = Budget::for_request(1_000_000 + 600_000, now);
         assert_eq!(far.remaining(), MAX_REQUEST_TIME);
+        let drain = Budget::before_deadline(1_000_000 + 30_000, now);
+        assert_eq!(drain.remaining(), Duration::from_millis(29_750));
         // A deadline already passed, or inside the margin, leaves nothing.
         assert_eq!(
             Budget::for_request(999_000, now).remaining(),

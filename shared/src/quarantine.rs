@@ -394,7 +394,7 @@ pub async fn remove(client: &Client, bucket: &str, key: &str) -> Result<(), Stri
 }
 
 /// How long a budget for holding may be: the answer is a `401` anyway, and must not wait long.
-pub const HOLD_DEADLINE: Duration = Duration::from_millis(1000);
+pub const HOLD_DEADLINE: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

@@ -34,6 +34,16 @@ where
     P: Provider,
     B: FnOnce(&Env) -> Result<P, ConfigError>,
 {
+    // The function's whole state (clients, caches, the pipeline) lives in this future: on the
+    // heap, not the stack.
+    Box::pin(serve(build)).await
+}
+
+async fn serve<P, B>(build: B) -> Result<(), Error>
+where
+    P: Provider,
+    B: FnOnce(&Env) -> Result<P, ConfigError>,
+{
     telemetry::init();
     let env = Env::from_process();
     let (settings, provider) =
@@ -45,7 +55,7 @@ where
             }
         };
 
-    let aws = aws_config().await;
+    let aws = Box::pin(aws_config()).await;
     let secrets = CachedSecrets::new(
         SecretsManagerFetcher::new(
             aws_sdk_secretsmanager::Client::new(&aws),
@@ -72,16 +82,15 @@ where
     };
 
     // Cold start: load the secret and open both connections in parallel, for a short while.
-    match tokio::time::timeout(WARM_UP, async {
-        tokio::join!(secrets.warm(), table.warm())
-    })
-    .await
+    match Budget::from_now(WARM_UP)
+        .run(async { tokio::join!(secrets.warm(), table.warm()) })
+        .await
     {
-        Ok((Err(error), ())) => {
+        Some((Err(error), ())) => {
             tracing::warn!(provider = P::NAME, error = %error, "secret not loaded at start-up; will retry per request");
         }
-        Ok((Ok(()), ())) => {}
-        Err(_) => tracing::warn!(
+        Some((Ok(()), ())) => {}
+        None => tracing::warn!(
             provider = P::NAME,
             "warm-up not done within {} ms; carrying on",
             WARM_UP.as_millis()
@@ -92,7 +101,7 @@ where
     let pipeline = Pipeline::new(provider, secrets, store, settings.max_body_bytes)
         .with_quarantine(quarantine);
     let pipeline = &pipeline;
-    lambda_runtime::run(service_fn(
+    Box::pin(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<HttpRequest>| async move {
             let (mut request, context) = event.into_parts();
             let budget = Budget::for_request(context.deadline, now_ms());
@@ -101,7 +110,7 @@ where
             }
             Ok::<HttpResponse, Error>(pipeline.handle_within(request, budget).await)
         },
-    ))
+    )))
     .await
 }
 

@@ -342,6 +342,10 @@ impl Catalog for AmaniCatalog {
         })
     }
 
+    fn promoter(&self, env: &Env) -> Result<Box<dyn webhook_core::pipeline::Promote>, ConfigError> {
+        Ok(Box::new(Amani::from_env(env)?))
+    }
+
     fn signer(&self, env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {
         match Amani::from_env(env)?.auth {
             AmaniAuth::Signature if env.get(TOKEN_HEADER_VAR).is_some() => Err(ConfigError {

@@ -246,6 +246,10 @@ impl Catalog for FaceioCatalog {
         })
     }
 
+    fn promoter(&self, env: &Env) -> Result<Box<dyn webhook_core::pipeline::Promote>, ConfigError> {
+        Ok(Box::new(Faceio::from_env(env)?))
+    }
+
     fn signer(&self, _env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {
         Ok(Box::new(BearerSigner(secret)))
     }

@@ -8,9 +8,9 @@ use super::event::{EventRecord, EventStore, PutOutcome, StoreError};
 use super::queue::FallbackQueue;
 use crate::budget::Budget;
 
-/// Time kept for the queue when the table fails: SendMessage answers in tens of milliseconds;
+/// Time kept for the queue when the table fails: `SendMessage` answers in tens of milliseconds;
 /// the rest is room for one retry on a fresh connection.
-pub const QUEUE_RESERVE: Duration = Duration::from_millis(1000);
+pub const QUEUE_RESERVE: Duration = Duration::from_secs(1);
 
 /// Somewhere durable to hand an event the table could not take.
 pub trait Enqueue: Send + Sync {
