@@ -40,6 +40,13 @@ IRREGULAR_ACTIONS: dict[str, set[str]] = {
     "secretsmanager:BatchGetSecretValue": {
         "secretsmanager:BatchGetSecretValue", "secretsmanager:GetSecretValue",
     },
+    # SQS has no IAM actions of its own for the batch operations (Service Authorization
+    # Reference, Amazon SQS): each is authorised as its single-message action.
+    "sqs:SendMessageBatch": {"sqs:SendMessage"},
+    "sqs:DeleteMessageBatch": {"sqs:DeleteMessage"},
+    "sqs:ChangeMessageVisibilityBatch": {"sqs:ChangeMessageVisibility"},
+    # S3's HEAD of an object is authorised as s3:GetObject.
+    "s3:HeadObject": {"s3:GetObject"},
 }
 
 # Operations an SDK client links for its own use, never called by our code: the S3 client's

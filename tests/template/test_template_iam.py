@@ -237,3 +237,21 @@ def test_operation_names_map_to_iam_actions():
     assert rust_aws_calls.iam_actions("dynamodb", "put_item") == {"dynamodb:PutItem"}
     assert rust_aws_calls.iam_actions("secretsmanager", "get_secret_value") == {"secretsmanager:GetSecretValue"}
     assert "dynamodb:ConditionCheckItem" in rust_aws_calls.iam_actions("dynamodb", "transact_write_items")
+    assert rust_aws_calls.iam_actions("s3", "get_object") == {"s3:GetObject"}
+    assert rust_aws_calls.iam_actions("s3", "head_object") == {"s3:GetObject"}
+    assert rust_aws_calls.iam_actions("sqs", "send_message") == {"sqs:SendMessage"}
+    assert rust_aws_calls.iam_actions("sqs", "send_message_batch") == {"sqs:SendMessage"}
+    assert rust_aws_calls.iam_actions("sqs", "receive_message") == {"sqs:ReceiveMessage"}
+    assert rust_aws_calls.iam_actions("sqs", "delete_message_batch") == {"sqs:DeleteMessage"}
+    assert rust_aws_calls.iam_actions("sqs", "get_queue_attributes") == {"sqs:GetQueueAttributes"}
+    assert rust_aws_calls.iam_actions("sqs", "change_message_visibility_batch") == {"sqs:ChangeMessageVisibility"}
+
+
+def test_sqs_calls_are_seen_in_source_and_binary():
+    sdks = {"aws-sdk-sqs": {"send_message", "send_message_batch", "receive_message"}}
+    code = rust_aws_calls.strip_rust("use aws_sdk_sqs::Client; fn f(c: &Client) { c.send_message().send(); }")
+    assert rust_aws_calls.calls_in_source(code, sdks) == {("sqs", "send_message")}
+    markers = {b"AmazonSQS.SendMessage": "send_message", b"AmazonSQS.SendMessageBatch": "send_message_batch"}
+    assert rust_aws_calls.operations_in_binary(b"\x00AmazonSQS.SendMessage\x00", markers) == {"send_message"}
+    assert rust_aws_calls.operations_in_binary(b"\x00AmazonSQS.SendMessageBatch\x00", markers) == {"send_message_batch"}
+
