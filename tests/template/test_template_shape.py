@@ -1,5 +1,5 @@
-"""template.yaml has the shape issue 4 asks for, agrees with the code's binaries and config, and
-samconfig.toml only passes values the template accepts."""
+"""template.yaml has the shape issues 4 and 11 ask for, agrees with the code's binaries and config,
+and samconfig.toml only passes values the template accepts."""
 
 from __future__ import annotations
 
@@ -24,6 +24,18 @@ PROVIDER_ENV = {
     "amani-webhook": {"AMANI_AUTH_MODE": "AmaniAuthMode", "AMANI_TOKEN_HEADER": "AmaniTokenHeader"},
 }
 FACEIO_GIVES_UP_AFTER_SECONDS = 6
+# Every receiver gets these (issue 11): the fallback queue and the quarantine settings.
+RECEIVER_ENV = {
+    "FALLBACK_QUEUE_URL": {"Ref": "FallbackQueue"},
+    "QUARANTINE": {"Ref": "QuarantineEnabled"},
+    "QUARANTINE_PER_MINUTE": {"Ref": "QuarantinePerMinute"},
+}
+GLOBAL_ENV = {
+    "EVENTS_TABLE": {"Ref": "EventsTable"},
+    "PAYLOAD_BUCKET": {"Ref": "PayloadBucket"},
+    "RETENTION_DAYS": {"Ref": "RetentionDays"},
+    "RUST_LOG": {"Ref": "LogLevel"},
+}
 
 
 def by_binary(template):
@@ -54,7 +66,11 @@ def test_one_http_api_with_one_post_route_per_provider(template):
     assert cfn_yaml.ref_target(api["AccessLogSettings"]["DestinationArn"]) in template["Resources"]
 
     routes = {}
-    for binary, (_, function) in by_binary(template).items():
+    for logical_id, function in cfn_yaml.rust_functions(template).items():
+        if logical_id not in cfn_yaml.receivers(template):
+            assert "HttpApi" not in cfn_yaml.event_types(function), logical_id
+            continue
+        binary = function["Metadata"]["BuildProperties"]["Binary"]
         for event in function["Properties"]["Events"].values():
             assert event["Type"] == "HttpApi"
             props = event["Properties"]
@@ -81,10 +97,8 @@ def test_function_environment(template, binary):
     logical_id, function = by_binary(template)[binary]
     env = cfn_yaml.function_environment(template, function)
     expected = {
-        "EVENTS_TABLE": {"Ref": "EventsTable"},
-        "PAYLOAD_BUCKET": {"Ref": "PayloadBucket"},
-        "RETENTION_DAYS": {"Ref": "RetentionDays"},
-        "RUST_LOG": {"Ref": "LogLevel"},
+        **GLOBAL_ENV,
+        **RECEIVER_ENV,
         "WEBHOOK_SECRET_ID": env["WEBHOOK_SECRET_ID"],
         **{name: {"Ref": parameter} for name, parameter in PROVIDER_ENV[binary].items()},
     }
@@ -124,9 +138,11 @@ def test_outputs(template):
     assert outputs["EventsTableStreamArn"]["Value"] == {"Fn::GetAtt": ["EventsTable", "StreamArn"]}
     secrets = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::SecretsManager::Secret"}
     assert {cfn_yaml.ref_target(o["Value"]) for n, o in outputs.items() if n.endswith("SecretArn")} == secrets
+    assert outputs["FallbackQueueUrl"]["Value"] == {"Ref": "FallbackQueue"}
+    assert outputs["FallbackDeadLetterQueueUrl"]["Value"] == {"Ref": "FallbackDeadLetterQueue"}
 
 
-def test_payload_bucket_is_private_encrypted_and_expires_with_the_events(template):
+def test_payload_bucket_is_private_encrypted_and_bodies_expire_with_the_events(template):
     bucket = template["Resources"]["PayloadBucket"]
     # General purpose, not an S3 Express directory bucket (rust_aws_calls.SDK_INTERNAL_OPERATIONS).
     assert bucket["Type"] == "AWS::S3::Bucket"
@@ -139,16 +155,23 @@ def test_payload_bucket_is_private_encrypted_and_expires_with_the_events(templat
     }
     assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     # RetentionDays = 0 keeps events forever (no TTL), so the bodies must not expire either;
-    # otherwise they expire after exactly RetentionDays, as the items do.
+    # otherwise they expire after exactly RetentionDays, as the items do. One rule per provider's
+    # body prefix, so that no body rule also matches quarantine/ (the shortest expiration wins).
     assert template["Conditions"]["HasRetention"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RetentionDays"}, 0]}]}
     rules = props["LifecycleConfiguration"]["Rules"]
-    expiring = [r for r in rules if isinstance(r, dict) and "Fn::If" in r]
-    assert len(expiring) == 1
-    condition, rule, otherwise = expiring[0]["Fn::If"]
-    assert condition == "HasRetention" and otherwise == {"Ref": "AWS::NoValue"}
-    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "RetentionDays"}
-    assert "Prefix" not in rule and "Filter" not in rule
-    assert not [r for r in rules if isinstance(r, dict) and "ExpirationInDays" in r], "only the conditional rule expires"
+    body_rules = {}
+    for entry in rules:
+        if "Fn::If" in entry:
+            condition, rule, otherwise = entry["Fn::If"]
+            assert condition == "HasRetention" and otherwise == {"Ref": "AWS::NoValue"}
+            assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "RetentionDays"}
+            assert "Filter" not in rule
+            body_rules[rule["Prefix"]] = rule
+    providers = {cfn_yaml.provider(f) for f in cfn_yaml.receivers(template).values()}
+    assert len(providers) == 4
+    assert set(body_rules) == {f"{p}/" for p in providers}
+    unconditional = [r for r in rules if "Fn::If" not in r and "ExpirationInDays" in r]
+    assert [r.get("Prefix") for r in unconditional] == ["quarantine/"], "only the quarantine rule expires always"
     assert template["Outputs"]["PayloadBucketName"]["Value"] == {"Ref": "PayloadBucket"}
 
 
