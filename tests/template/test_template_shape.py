@@ -300,9 +300,10 @@ def test_drain_function(template, cargo_metadata):
     props = function["Properties"]
     assert props["CodeUri"] == "."
     # The drain's crate is functions/drain.
-    (package,) = [p for p in cargo_metadata["packages"] if p["id"] in cargo_metadata["workspace_members"]
-                  and any(t["name"] == "webhook-drain" and "bin" in t["kind"] for t in p["targets"])]
-    assert Path(package["manifest_path"]).parent == cfn_yaml.REPO_ROOT / "functions" / "drain"
+    packages = [p for p in cargo_metadata["packages"] if p["id"] in cargo_metadata["workspace_members"]
+                and any(t["name"] == "webhook-drain" and "bin" in t["kind"] for t in p["targets"])]
+    assert len(packages) == 1, "no single workspace package builds the binary webhook-drain"
+    assert Path(packages[0]["manifest_path"]).parent == cfn_yaml.REPO_ROOT / "functions" / "drain"
 
 
 def test_drain_reads_the_fallback_queue_with_partial_batch_failures(template):
