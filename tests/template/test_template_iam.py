@@ -345,6 +345,8 @@ def test_operation_names_map_to_iam_actions():
     assert "dynamodb:ConditionCheckItem" in rust_aws_calls.iam_actions("dynamodb", "transact_write_items")
     assert rust_aws_calls.iam_actions("s3", "get_object") == {"s3:GetObject"}
     assert rust_aws_calls.iam_actions("s3", "head_object") == {"s3:GetObject"}
+    assert rust_aws_calls.iam_actions("s3", "list_objects_v2") == {"s3:ListBucket"}
+    assert rust_aws_calls.iam_actions("s3", "delete_objects") == {"s3:DeleteObject"}
     assert rust_aws_calls.iam_actions("sqs", "send_message") == {"sqs:SendMessage"}
     assert rust_aws_calls.iam_actions("sqs", "send_message_batch") == {"sqs:SendMessage"}
     assert rust_aws_calls.iam_actions("sqs", "receive_message") == {"sqs:ReceiveMessage"}
