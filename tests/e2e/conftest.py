@@ -751,6 +751,13 @@ def check_items(new: dict[str, dict[str, Any]], events: list[Event], **expect: A
     return problems
 
 
+def describe_problems(problems: list[str], logs: str, limit: int = 15) -> str:
+    """A failure message: how many problems, the first `limit` of them, then the log tails."""
+    head = "\n".join(problems[:limit])
+    more = f"\n… and {len(problems) - limit} more" if len(problems) > limit else ""
+    return f"{len(problems)} problem(s):\n{head}{more}\n{logs}"
+
+
 def percentile_ms(values: list[float], share: float) -> int | None:
     """The `share` percentile of durations in seconds, in whole milliseconds."""
     if not values:

@@ -49,6 +49,7 @@ from conftest import (
     close_sessions,
     conflicting_body,
     deliver,
+    describe_problems,
     event_for,
     free_port,
     fresh_event,
@@ -177,12 +178,6 @@ def storm_order(n_events: int, copies: int, seed: int) -> list[tuple[int, int]]:
     return order
 
 
-def describe(rel: Rel, problems: list[str], limit: int = 15) -> str:
-    head = "\n".join(problems[:limit])
-    more = f"\n… and {len(problems) - limit} more" if len(problems) > limit else ""
-    return f"{len(problems)} problem(s):\n{head}{more}\n{rel.logs()}"
-
-
 # ---------------------------------------------------------------------------------------------
 # 1. Duplicate storm
 # ---------------------------------------------------------------------------------------------
@@ -230,7 +225,7 @@ def test_duplicate_storm_then_conflicts(rel):
         "latency_p50_ms": round(1000 * latencies[len(latencies) // 2]),
         "latency_p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)]),
     }
-    assert not problems, describe(rel, problems)
+    assert not problems, describe_problems(problems, rel.logs())
     assert len(new) == STORM_EVENTS
 
     # Same keys, different bodies: only where the key does not come from the body. (Amani keys an
@@ -276,7 +271,7 @@ def test_duplicate_storm_then_conflicts(rel):
         "skipped_amani_events": len(events) - len(keyed),
         "duration_s": round(conflict_s, 1),
     }
-    assert not problems, describe(rel, problems)
+    assert not problems, describe_problems(problems, rel.logs())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,7 +378,7 @@ def test_outage_mid_run_every_event_stored_once(rel):
         "lost": sum(1 for e in events if e.pk not in new),
         "duration_s": round(run_s, 1),
     }
-    assert not problems, describe(rel, problems)
+    assert not problems, describe_problems(problems, rel.logs())
     assert len(new) == OUTAGE_EVENTS
     assert window.get("restored"), "the outage never happened"
     assert errors.get("503 storage_unavailable", 0) > 0, f"no 503 seen during the outage: {FIGURES['outage']}"
@@ -457,7 +452,7 @@ def test_secrets_manager_down_with_warm_cache_still_verifies(rel):
         "stale_value_served_per_cut": stale_per_cut,
         "max_latency_ms": round(1000 * max(latencies)),
     }
-    assert not problems, describe(rel, problems)
+    assert not problems, describe_problems(problems, rel.logs())
     # In every round of both cuts each function's refresh was due, was attempted and failed, and
     # the cached secret answered (the cache was not just fresh, and neither cut was a no-op).
     for mode, served in stale_per_cut.items():
