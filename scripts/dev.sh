@@ -3,10 +3,14 @@
 #
 #   1. installs the pinned tools into .venv/ (scripts/tools.sh)
 #   2. builds the functions and the `webhooks` CLI (the registry: `webhooks providers`)
-#   3. starts moto (DynamoDB + Secrets Manager) on 127.0.0.1:4566
-#   4. creates the table and the development secrets (scripts/local_aws.py; it prints them)
+#   3. starts moto (DynamoDB + Secrets Manager + S3 + SQS) on 127.0.0.1:4566
+#   4. creates the table, the payload bucket, the fallback queue and its dead-letter queue, and the
+#      development secrets (scripts/local_aws.py; it prints them); the queue's URL reaches the
+#      functions as FALLBACK_QUEUE_URL
 #   5. runs `cargo lambda watch` on 127.0.0.1:9000, so each function answers at
 #      http://127.0.0.1:9000/lambda-url/<binary-name>/
+#   6. runs scripts/drain_pump.py in the background: what Lambda's SQS event source mapping does in
+#      AWS, it feeds the queue's messages to the drain function (webhook-drain) under that watch
 #
 # Ctrl-C (or any exit) stops what this script started, by process id.
 # Ports can be moved with MOTO_PORT / WATCH_PORT; everything stays on 127.0.0.1.
@@ -86,6 +90,7 @@ unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 export EVENTS_TABLE="${EVENTS_TABLE:-webhook-events}"
 export PAYLOAD_BUCKET="${PAYLOAD_BUCKET:-webhook-payloads}"
 export RUST_LOG="${RUST_LOG:-info}"
+FALLBACK_QUEUE="${FALLBACK_QUEUE:-webhook-fallback}"
 
 if [[ "${DEV_SKIP_BUILD:-0}" != 1 ]]; then
   log "building the functions and the CLI (first time: several minutes)"
@@ -102,23 +107,28 @@ for setting in "${DEV_SETTINGS[@]}"; do
   if [[ -z "${!name:-}" ]]; then export "${name}=${setting#*=}"; fi
 done
 
+log "starting moto on 127.0.0.1:${MOTO_PORT} (log: ${RUN_DIR}/moto.log)"
+setsid "${MOTO_SERVER}" -H 127.0.0.1 -p "${MOTO_PORT}" >"${RUN_DIR}/moto.log" 2>&1 </dev/null &
+PIDS+=("$!")
+
+"${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" --table "${EVENTS_TABLE}" \
+  --bucket "${PAYLOAD_BUCKET}" --queue "${FALLBACK_QUEUE}"
+FALLBACK_QUEUE_URL="$("${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" \
+  --queue "${FALLBACK_QUEUE}" --print-queue-url)"
+export FALLBACK_QUEUE_URL
+
 # The functions get their environment from `cargo lambda watch`, which passes its own environment
 # through; the env file below makes the function config explicit (and wins over inherited values).
 ENV_FILE="${RUN_DIR}/functions.env"
 {
   for var in AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED \
-             EVENTS_TABLE PAYLOAD_BUCKET PAYLOAD_OFFLOAD_BYTES RUST_LOG \
+             EVENTS_TABLE PAYLOAD_BUCKET PAYLOAD_OFFLOAD_BYTES RUST_LOG FALLBACK_QUEUE_URL \
+             QUARANTINE QUARANTINE_PER_MINUTE QUARANTINE_BYTES_PER_MINUTE \
              WEBHOOK_SECRET_ID SECRET_CACHE_TTL_SECS STORE_DEADLINE_MS RETENTION_DAYS \
              TIMESTAMP_TOLERANCE_SECS MAX_BODY_BYTES "${SETTING_NAMES[@]}"; do
     if [[ -n "${!var:-}" ]]; then printf '%s=%s\n' "${var}" "${!var}"; fi
   done
 } >"${ENV_FILE}"
-
-log "starting moto on 127.0.0.1:${MOTO_PORT} (log: ${RUN_DIR}/moto.log)"
-setsid "${MOTO_SERVER}" -H 127.0.0.1 -p "${MOTO_PORT}" >"${RUN_DIR}/moto.log" 2>&1 </dev/null &
-PIDS+=("$!")
-
-"${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" --table "${EVENTS_TABLE}" --bucket "${PAYLOAD_BUCKET}"
 
 log "starting cargo lambda watch on 127.0.0.1:${WATCH_PORT}"
 setsid "${CARGO_LAMBDA}" lambda watch \
@@ -126,11 +136,18 @@ setsid "${CARGO_LAMBDA}" lambda watch \
   --env-file "${ENV_FILE}" </dev/null &
 PIDS+=("$!")
 
+log "starting the drain pump (${FALLBACK_QUEUE} -> webhook-drain; log: ${RUN_DIR}/drain-pump.log)"
+setsid "${MOTO_PY}" "${ROOT}/scripts/drain_pump.py" --endpoint "${AWS_ENDPOINT_URL}" \
+  --queue-url "${FALLBACK_QUEUE_URL}" --port "${WATCH_PORT}" >"${RUN_DIR}/drain-pump.log" 2>&1 </dev/null &
+PIDS+=("$!")
+
 cat >&2 <<EOF
 
 [dev] functions (POST):
 $(for bin in "${BINARIES[@]}"; do printf '        http://127.0.0.1:%s/lambda-url/%s/\n' "${WATCH_PORT}" "${bin}"; done)
 [dev] local AWS endpoint: ${AWS_ENDPOINT_URL} (table ${EVENTS_TABLE}, bucket ${PAYLOAD_BUCKET}; dummy credentials test/test, us-east-1)
+[dev] fallback queue: ${FALLBACK_QUEUE_URL} (dead-letter queue ${FALLBACK_QUEUE}-dlq), drained into webhook-drain
+      by scripts/drain_pump.py (log: ${RUN_DIR}/drain-pump.log)
 [dev] function environment: ${ENV_FILE}
 [dev] Ctrl-C stops everything.
 

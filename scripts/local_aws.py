@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Create the local AWS resources (DynamoDB table + Secrets Manager secrets) on a local endpoint.
+"""Create the local AWS resources (DynamoDB table, S3 bucket, SQS queues, Secrets Manager secrets).
 
 Run with the moto venv's python (it needs boto3):
 
     .venv/moto/bin/python scripts/local_aws.py --endpoint http://127.0.0.1:4566
 
-Idempotent: an existing table or secret is left as it is (a secret keeps its current value unless
---reset-secrets is given). Refuses any endpoint that is not on the loopback interface, and always
-uses dummy credentials, so it can never touch real AWS.
+Idempotent: an existing table, bucket, queue or secret is left as it is (a secret keeps its current
+value unless --reset-secrets is given). Refuses any endpoint that is not on the loopback interface,
+and always uses dummy credentials, so it can never touch real AWS.
 
 The table definition lives in TABLE_DEFINITION below, in the CreateTable request shape, so that
 other code (the e2e suite, the template consistency test) can import and compare it.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import copy
 import ipaddress
+import json
 import os
 import sys
 import time
@@ -28,6 +29,13 @@ REGION = "us-east-1"
 DEFAULT_TABLE = "webhook-events"
 # Bodies too large for a DynamoDB item (PAYLOAD_BUCKET; template.yaml's PayloadBucket).
 DEFAULT_BUCKET = "webhook-payloads"
+# Verified events the table could not take (FALLBACK_QUEUE_URL), read by the drain function, and
+# its dead-letter queue (a message received QUEUE_MAX_RECEIVE_COUNT times without being drained).
+DEFAULT_QUEUE = "webhook-fallback"
+QUEUE_MAX_RECEIVE_COUNT = 5
+# Seconds a received message stays invisible. Short locally, so that a message whose drain failed
+# comes back within a test; the deployed queue's is set in template.yaml.
+QUEUE_VISIBILITY_TIMEOUT_S = 5
 
 # Attributes projected into both GSIs (besides the table and index keys).
 GSI_NON_KEY_ATTRIBUTES = [
@@ -175,6 +183,35 @@ def create_bucket(endpoint: str, bucket: str = DEFAULT_BUCKET) -> bool:
     return True
 
 
+def dead_letter_queue(queue: str = DEFAULT_QUEUE) -> str:
+    """The name of a queue's dead-letter queue."""
+    return f"{queue}-dlq"
+
+
+def queue_url(endpoint: str, queue: str = DEFAULT_QUEUE) -> str:
+    """The URL of an existing queue (the value of FALLBACK_QUEUE_URL for `queue`)."""
+    return client("sqs", endpoint).get_queue_url(QueueName=queue)["QueueUrl"]
+
+
+def _ensure_queue(sqs, name: str, attributes: dict[str, str]) -> tuple[bool, str]:
+    try:
+        return False, sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        return True, sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+
+
+def create_queue(endpoint: str, queue: str = DEFAULT_QUEUE,
+                 visibility_timeout_s: int = QUEUE_VISIBILITY_TIMEOUT_S) -> tuple[bool, str]:
+    """Create the fallback queue and its dead-letter queue (RedrivePolicy: maxReceiveCount
+    QUEUE_MAX_RECEIVE_COUNT). Returns (created, queue URL); created is False if it existed."""
+    sqs = client("sqs", endpoint)
+    _, dlq_url = _ensure_queue(sqs, dead_letter_queue(queue), {"MessageRetentionPeriod": str(14 * 24 * 3600)})
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(QUEUE_MAX_RECEIVE_COUNT)}
+    return _ensure_queue(sqs, queue, {"VisibilityTimeout": str(visibility_timeout_s),
+                                      "RedrivePolicy": json.dumps(redrive)})
+
+
 def ensure_secret(endpoint: str, name: str, value: str, reset: bool = False) -> str:
     """Create a secret with SecretString=value if missing (or overwrite it when reset).
 
@@ -207,6 +244,7 @@ def setup(endpoint: str, table_name: str = DEFAULT_TABLE, secrets: dict[str, str
     wait_for_endpoint(endpoint)
     create_table(endpoint, table_name)
     create_bucket(endpoint)
+    create_queue(endpoint)
     return ensure_secrets(endpoint, secrets, reset)
 
 
@@ -218,24 +256,33 @@ def main(argv: list[str] | None = None) -> int:
                         help="events table name (default $EVENTS_TABLE or %(default)s)")
     parser.add_argument("--bucket", default=os.environ.get("PAYLOAD_BUCKET", DEFAULT_BUCKET),
                         help="payload bucket for large bodies (default $PAYLOAD_BUCKET or %(default)s)")
+    parser.add_argument("--queue", default=DEFAULT_QUEUE,
+                        help="fallback queue name; its dead-letter queue is <name>-dlq (default %(default)s)")
     parser.add_argument("--reset-secrets", action="store_true",
                         help="overwrite existing secrets with the development values")
     parser.add_argument("--print-table-definition", action="store_true",
                         help="print the CreateTable request as JSON and exit (no AWS calls)")
+    parser.add_argument("--print-queue-url", action="store_true",
+                        help="print the URL of the existing fallback queue and exit (for FALLBACK_QUEUE_URL)")
     args = parser.parse_args(argv)
 
     if args.print_table_definition:
-        import json
-
         print(json.dumps({**table_definition(args.table), "TimeToLiveSpecification": TTL_SPECIFICATION}, indent=2))
         return 0
 
     check_local_endpoint(args.endpoint)
+    if args.print_queue_url:
+        print(queue_url(args.endpoint, args.queue))
+        return 0
     wait_for_endpoint(args.endpoint)
     created = create_table(args.endpoint, args.table)
     print(f"table {args.table}: {'created' if created else 'already exists'} at {args.endpoint}")
     created = create_bucket(args.endpoint, args.bucket)
     print(f"bucket {args.bucket}: {'created' if created else 'already exists'}")
+    created, url = create_queue(args.endpoint, args.queue)
+    print(f"queue {args.queue}: {'created' if created else 'already exists'} "
+          f"(dead-letter queue {dead_letter_queue(args.queue)} after {QUEUE_MAX_RECEIVE_COUNT} receives)")
+    print(f"  FALLBACK_QUEUE_URL = {url}")
     values = ensure_secrets(args.endpoint, reset=args.reset_secrets)
     print("secrets (Secrets Manager, SecretString):")
     width = max(len(n) for n in values)

@@ -1,7 +1,13 @@
 """Session fixtures for the end-to-end suite.
 
 Brings up, on free loopback ports and only there:
-  moto (DynamoDB + Secrets Manager + S3) <- fault proxy <- `cargo lambda watch` instances <- requests
+  moto (DynamoDB + Secrets Manager + S3 + SQS) <- fault proxy <- `cargo lambda watch` instances <- requests
+
+Every instance's functions get FALLBACK_QUEUE_URL (the suite's queue, webhook-fallback): all their
+AWS traffic, SQS included, goes through the one proxy, so cutting it cuts the table and the queue
+together and a store failure is still a 503 there. test_10_never_lost.py cuts them separately.
+The drain function (webhook-drain) is served by every instance; scripts/drain_pump.py feeds it
+(`drain`, below) as Lambda's SQS event source mapping would.
 
 Every process is started in its own session/process group and recorded; teardown (a session
 finalizer, plus atexit and SIGTERM/SIGHUP handlers as a backstop) stops each one by pid/pgid,
@@ -28,13 +34,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -58,6 +66,10 @@ from local_procs import Processes, free_port, start_moto, wait_port  # noqa: E40
 
 TABLE = "webhook-events"
 BUCKET = local_aws.DEFAULT_BUCKET
+QUEUE = local_aws.DEFAULT_QUEUE
+QUARANTINE_PREFIX = "quarantine/"
+# The drain function (functions/drain): not a provider, so not in the registry.
+DRAIN_BINARY = "webhook-drain"
 REGION = "us-east-1"
 STORE_DEADLINE_MS = 2000
 READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "1200"))
@@ -226,11 +238,13 @@ def conflicting_body(event: Event) -> bytes:
 
 
 class Aws:
-    def __init__(self, endpoint: str):
+    def __init__(self, endpoint: str, table: str = TABLE):
         self.endpoint = endpoint
+        self.table = table
         self.ddb = local_aws.client("dynamodb", endpoint)
         self.sm = local_aws.client("secretsmanager", endpoint)
         self.s3 = local_aws.client("s3", endpoint)
+        self.sqs = local_aws.client("sqs", endpoint)
         from boto3.dynamodb.types import TypeDeserializer
 
         self._de = TypeDeserializer()
@@ -239,12 +253,12 @@ class Aws:
         return {k: self._de.deserialize(v) for k, v in item.items()}
 
     def get(self, pk: str) -> dict[str, Any] | None:
-        item = self.ddb.get_item(TableName=TABLE, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+        item = self.ddb.get_item(TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
         return self._plain(item) if item else None
 
     def scan(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": TABLE, "ConsistentRead": True}
+        kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
         while True:
             page = self.ddb.scan(**kwargs)
             items += [self._plain(i) for i in page.get("Items", [])]
@@ -270,12 +284,81 @@ class Aws:
 
     def query(self, index: str, hash_name: str, hash_value: str) -> list[dict[str, Any]]:
         out = self.ddb.query(
-            TableName=TABLE, IndexName=index,
+            TableName=self.table, IndexName=index,
             KeyConditionExpression="#h = :v",
             ExpressionAttributeNames={"#h": hash_name},
             ExpressionAttributeValues={":v": {"S": hash_value}},
         )
         return [self._plain(i) for i in out.get("Items", [])]
+
+    def pks(self) -> set[str]:
+        """Every key in the table (a keys-only scan)."""
+        pks: set[str] = set()
+        kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True, "ProjectionExpression": "pk"}
+        for _ in range(10_000):  # bounded: far more pages than a test's table can hold
+            page = self.ddb.scan(**kwargs)
+            pks.update(i["pk"]["S"] for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return pks
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        raise AssertionError("scan did not end")
+
+    def get_many(self, pks: set[str] | list[str]) -> dict[str, dict[str, Any]]:
+        """The items of these keys (BatchGetItem, 100 at a time)."""
+        items: dict[str, dict[str, Any]] = {}
+        pks = sorted(pks)
+        for start in range(0, len(pks), 100):
+            request = {self.table: {"Keys": [{"pk": {"S": pk}} for pk in pks[start:start + 100]],
+                                    "ConsistentRead": True}}
+            for _ in range(100):  # bounded retries of unprocessed keys
+                out = self.ddb.batch_get_item(RequestItems=request)
+                for raw in out.get("Responses", {}).get(self.table, []):
+                    item = self._plain(raw)
+                    items[item["pk"]] = item
+                request = out.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise AssertionError("batch_get_item kept leaving keys unprocessed")
+        return items
+
+    def new_items(self, before: set[str]) -> dict[str, dict[str, Any]]:
+        """Every item whose key was not in `before`."""
+        return self.get_many(self.pks() - before)
+
+    # -- the fallback queue ----------------------------------------------------------------
+
+    def queue_url(self, queue: str = QUEUE) -> str:
+        return local_aws.queue_url(self.endpoint, queue)
+
+    def queue_depth(self, queue: str = QUEUE) -> int:
+        """Messages on a queue: visible, in flight and delayed."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed"]
+        attrs = self.sqs.get_queue_attributes(QueueUrl=self.queue_url(queue), AttributeNames=names)["Attributes"]
+        return sum(int(attrs.get(n, "0")) for n in names)
+
+    def dlq_depth(self, queue: str = QUEUE) -> int:
+        return self.queue_depth(local_aws.dead_letter_queue(queue))
+
+    # -- the quarantine (payload bucket, prefix quarantine/<provider>/) ----------------------
+
+    def quarantine(self, provider: str | None = None, bucket: str = BUCKET) -> dict[str, int]:
+        """Held deliveries: object key -> size, under quarantine/ or quarantine/<provider>/."""
+        prefix = QUARANTINE_PREFIX + (f"{provider}/" if provider else "")
+        objects: dict[str, int] = {}
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        for _ in range(10_000):  # bounded: 1000 keys a page
+            page = self.s3.list_objects_v2(**kwargs)
+            objects.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+            if not page.get("IsTruncated"):
+                return objects
+            kwargs["ContinuationToken"] = page["NextContinuationToken"]
+        raise AssertionError("list_objects_v2 did not end")
+
+    def quarantine_object(self, key: str, bucket: str = BUCKET) -> dict[str, Any]:
+        """One held delivery, as the receiver wrote it (JSON)."""
+        return json.loads(self.body_object(key, bucket))
 
     def seed_secret(self, secret_id: str, previous: str, current: str) -> None:
         """Leave `current` as AWSCURRENT and `previous` as AWSPREVIOUS."""
@@ -293,6 +376,15 @@ class Aws:
             except self.sm.exceptions.ResourceNotFoundException:
                 out[stage] = None
         return out
+
+
+def quarantine_key_matches(key: str, provider: str, body: bytes) -> bool:
+    """Whether `key` is the held object of `body`:
+    quarantine/<provider>/<YYYY-MM-DD>/<received_at_ms>-<first 16 hex of the body's SHA-256>.json"""
+    import re
+
+    return re.fullmatch(rf"{re.escape(QUARANTINE_PREFIX + provider)}/\d{{4}}-\d\d-\d\d/\d+-"
+                        rf"{sha256_hex(body)[:16]}\.json", key) is not None
 
 
 def json_as_dynamo(body: bytes) -> Any:
@@ -394,9 +486,12 @@ def local_aws_env(endpoint: str, drop: tuple[str, ...] = ()) -> dict[str, str]:
     return env
 
 
-def base_env(proxy_endpoint: str) -> dict[str, str]:
+def base_env(proxy_endpoint: str, queue_url: str | None = None) -> dict[str, str]:
+    """The functions' environment: AWS at `proxy_endpoint`, the development settings, and the
+    fallback queue when `queue_url` is given (without it a store failure is a 503, as before the
+    queue existed)."""
     env = local_aws_env(proxy_endpoint, ("CARGO_LAMBDA_", "WEBHOOK_SECRET_ID", "PAYLOAD_BUCKET",
-                                         "PAYLOAD_OFFLOAD_BYTES"))
+                                         "PAYLOAD_OFFLOAD_BYTES", "FALLBACK_QUEUE_URL", "QUARANTINE"))
     env.update(registry.dev_env())
     env.update({
         "PAYLOAD_BUCKET": BUCKET,
@@ -405,6 +500,8 @@ def base_env(proxy_endpoint: str) -> dict[str, str]:
         "TIMESTAMP_TOLERANCE_SECS": "300",
         "RUST_LOG": os.environ.get("E2E_RUST_LOG", "info"),
     })
+    if queue_url is not None:
+        env["FALLBACK_QUEUE_URL"] = queue_url
     return env
 
 
@@ -412,7 +509,8 @@ def base_env(proxy_endpoint: str) -> dict[str, str]:
 FUNCTION_SETTINGS = {
     "EVENTS_TABLE", "STORE_DEADLINE_MS", "TIMESTAMP_TOLERANCE_SECS", "WEBHOOK_SECRET_ID",
     "SECRET_CACHE_TTL_SECS", "RUST_LOG", "RETENTION_DAYS", "MAX_BODY_BYTES", "PAYLOAD_BUCKET",
-    "PAYLOAD_OFFLOAD_BYTES",
+    "PAYLOAD_OFFLOAD_BYTES", "FALLBACK_QUEUE_URL", "QUARANTINE", "QUARANTINE_PER_MINUTE",
+    "QUARANTINE_BYTES_PER_MINUTE",
 } | {setting["env"] for provider in registry.providers() for setting in provider["settings"]}
 
 
@@ -455,12 +553,237 @@ def prebuild(processes: Processes) -> None:
         return
     log = processes.log_dir / "cargo-build.log"
     with open(log, "ab") as out:
-        for binary in BINARIES:
+        for binary in [*BINARIES, DRAIN_BINARY]:
             rc = subprocess.run(["cargo", "build", "--bin", binary], cwd=REPO, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, timeout=3600).returncode
             if rc != 0:
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
                 pytest.fail(f"cargo build --bin {binary} failed (rc={rc}):\n{tail}", pytrace=False)
+
+
+# moto's PutItem checks a condition and then writes without a lock, and its server is threaded:
+# two concurrent `attribute_not_exists(pk)` puts of one key can both succeed (seen on a few keys in
+# a thousand, with a plain boto3 client and no function involved). DynamoDB makes a conditional
+# write atomic, and that atomicity is what the receivers and the drain rely on. So the modules
+# that race copies of one event (test_6, test_10) run their own moto with every request
+# serialized: the functions may race each other, the store may not.
+ATOMIC_MOTO = r"""
+import sys, threading
+from moto import server
+from moto.moto_server import werkzeug_app
+
+_lock = threading.Lock()
+_call = werkzeug_app.DomainDispatcherApplication.__call__
+
+
+def _serialized(self, environ, start_response):
+    with _lock:
+        return list(_call(self, environ, start_response))
+
+
+werkzeug_app.DomainDispatcherApplication.__call__ = _serialized
+server.main(sys.argv[1:])
+"""
+
+
+def start_atomic_moto(processes: Processes, name: str) -> tuple[subprocess.Popen, str]:
+    """A moto with every request serialized (ATOMIC_MOTO), on a free port: (process, endpoint)."""
+    port = free_port()
+    proc = processes.spawn(name, [sys.executable, "-c", ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)])
+    wait_port(port, 60, proc)
+    endpoint = f"http://127.0.0.1:{port}"
+    local_aws.wait_for_endpoint(endpoint)
+    return proc, endpoint
+
+
+# ---------------------------------------------------------------------------------------------
+# The drain function and the pump that feeds it (scripts/drain_pump.py)
+# ---------------------------------------------------------------------------------------------
+
+PUMP_TIMEOUT_S = 180.0
+
+
+def drain_invoke_url(inst: Instance) -> str:
+    return f"http://127.0.0.1:{inst.port}/2015-03-31/functions/{DRAIN_BINARY}/invocations"
+
+
+def wait_drain(processes: Processes, inst: Instance, deadline: float) -> None:
+    """Wait until the instance's drain function answers an empty SQS event (its first invocation
+    starts it; nothing is drained)."""
+    import requests
+
+    last = ""
+    while time.monotonic() < deadline:
+        if inst.proc is not None and inst.proc.poll() is not None:
+            break
+        try:
+            r = requests.post(drain_invoke_url(inst), json={"Records": []},
+                              timeout=max(5.0, deadline - time.monotonic()))
+            if r.status_code == 200 and "errorType" not in r.text:
+                return
+            last = f"{r.status_code} {r.text[:200]}"
+        except requests.RequestException as exc:
+            last = repr(exc)
+        time.sleep(1)
+    raise RuntimeError(f"{DRAIN_BINARY} on instance {inst.name} never answered an empty event ({last}); "
+                       "log tail:\n" + processes.log_tail(f"watch-{inst.name}", 60))
+
+
+def drain(processes: Processes, inst: Instance, aws: Aws, queue: str = QUEUE,
+          timeout_s: float = PUMP_TIMEOUT_S) -> dict[str, Any]:
+    """Run the pump until the queue is empty, into `inst`'s drain function (SQS straight to
+    `aws`'s moto): its summary (scripts/drain_pump.py), with "rc". Its log goes to
+    <run>/drain-pump.log."""
+    argv = [sys.executable, str(SCRIPTS / "drain_pump.py"), "--endpoint", aws.endpoint,
+            "--queue-url", aws.queue_url(queue), "--invoke-url", drain_invoke_url(inst),
+            "--until-empty", "--timeout", str(timeout_s)]
+    with open(processes.log_dir / "drain-pump.log", "ab") as log:
+        log.write(f"--- {inst.name}: {' '.join(argv[1:])}\n".encode())
+        log.flush()
+        done = subprocess.run(argv, cwd=REPO, env=local_aws_env(aws.endpoint), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=log, timeout=timeout_s + 120)
+    lines = done.stdout.decode(errors="replace").strip().splitlines()
+    summary = json.loads(lines[-1]) if lines else {}
+    return {**summary, "rc": done.returncode}
+
+
+# ---------------------------------------------------------------------------------------------
+# Deliveries in parallel, and the figures of a run (test_6, test_10)
+# ---------------------------------------------------------------------------------------------
+
+IN_FLIGHT = 8
+PHASE_BUDGET_S = 240.0  # hard wall-clock bound for one parallel phase
+DELIVERY_TIMEOUT = 30.0
+_CURRENT_SECRETS = {name: load_vectors(name)["secrets"]["current"] for name in MODES}
+_local = threading.local()
+_sessions: list[Any] = []
+_sessions_lock = threading.Lock()
+
+
+def _session():
+    import requests
+
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+        with _sessions_lock:
+            _sessions.append(s)
+    return s
+
+
+def close_sessions() -> None:
+    """Close every session (the pool's threads are gone by then; the caller's is forgotten)."""
+    _local.session = None
+    with _sessions_lock:
+        while _sessions:
+            _sessions.pop().close()
+
+
+@dataclass
+class Answer:
+    status: int | None  # None: no HTTP answer (connection error / timeout)
+    json: Any
+    elapsed: float
+    started: float = 0.0  # time.monotonic() when the request went out
+
+
+def deliver(inst: Instance, event: Event, body: bytes | None = None, *, secret: str | None = None,
+            headers: dict[str, str] | None = None, timeout: float = DELIVERY_TIMEOUT) -> Answer:
+    """One delivery on this thread's session: `headers`, or signed now with `secret` (default: the
+    mode's current test secret)."""
+    import requests
+
+    body = event.body if body is None else body
+    if headers is None:
+        headers = sign_headers(event.mode, body, _CURRENT_SECRETS[event.mode.name] if secret is None else secret)
+    started = time.monotonic()
+    try:
+        r = _session().post(inst.url(event.mode.binary), data=body,
+                            headers={"Content-Type": "application/json", **headers}, timeout=timeout)
+    except requests.RequestException as exc:
+        return Answer(None, type(exc).__name__, time.monotonic() - started, started)
+    try:
+        parsed = r.json()
+    except ValueError:
+        parsed = r.text[:200]
+    return Answer(r.status_code, parsed, time.monotonic() - started, started)
+
+
+def run_parallel(tasks: list[Any], fn: Callable[[Any], Any], budget_s: float = PHASE_BUDGET_S,
+                 while_running: Callable[[list], None] | None = None,
+                 stop: threading.Event | None = None, in_flight: int = IN_FLIGHT) -> list[Any]:
+    """fn over tasks with `in_flight` threads, in order of submission; fails past the budget
+    (`stop` is set then, so retry loops end too)."""
+    deadline = time.monotonic() + budget_s
+    pool = ThreadPoolExecutor(in_flight, thread_name_prefix="deliver")
+    try:
+        futures = [pool.submit(fn, t) for t in tasks]
+        if while_running is not None:
+            while_running(futures)
+        return [f.result(timeout=max(0.1, deadline - time.monotonic())) for f in futures]
+    finally:
+        if stop is not None:
+            stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        close_sessions()
+
+
+def event_for(i: int, modes: list[str]) -> Event:
+    """Event i: modes in turn, each mode's keyed vectors in turn (FACEIO: ENROLL and DELETION;
+    AUTH is keyed on the request id, so every delivery of it would be a new event)."""
+    name = modes[i % len(modes)]
+    vectors = [v["name"] for v in load_vectors(name)["vectors"] if v["key"] is not None]
+    return fresh_event(MODES[name], vectors[(i // len(modes)) % len(vectors)])
+
+
+def check_items(new: dict[str, dict[str, Any]], events: list[Event], **expect: Any) -> list[str]:
+    """The added items are exactly one per event, each the event's own body and metadata
+    (`expect`: more assert_event_item arguments)."""
+    problems = []
+    expected = {e.pk: e for e in events}
+    for pk in sorted(set(new) - set(expected)):
+        problems.append(f"unexpected item {pk} (record_type={new[pk].get('record_type')})")
+    for pk, event in expected.items():
+        try:
+            assert_event_item(new.get(pk), event, event.key, **expect)
+        except AssertionError as exc:
+            problems.append(f"{pk}: {exc}")
+    return problems
+
+
+def describe_problems(problems: list[str], logs: str, limit: int = 15) -> str:
+    """A failure message: how many problems, the first `limit` of them, then the log tails."""
+    head = "\n".join(problems[:limit])
+    more = f"\n… and {len(problems) - limit} more" if len(problems) > limit else ""
+    return f"{len(problems)} problem(s):\n{head}{more}\n{logs}"
+
+
+def percentile_ms(values: list[float], share: float) -> int | None:
+    """The `share` percentile of durations in seconds, in whole milliseconds."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * share))])
+
+
+def publish_figures(config, log_dir: Path, name: str, figures: dict[str, Any]) -> None:
+    """Figures to .local/e2e/<run>/<name>.json and .local/e2e/<name>-latest.json, and to the
+    terminal."""
+    figures["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    text = json.dumps(figures, indent=2, sort_keys=True)
+    (log_dir / f"{name}.json").write_text(text + "\n")
+    (REPO / ".local" / "e2e" / f"{name}-latest.json").write_text(text + "\n")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        print(text)
+        return
+    if capman is not None:
+        with capman.global_and_fixture_disabled():
+            reporter.write_line(f"\n{name} figures ({log_dir / (name + '.json')}):")
+            reporter.write_line(text)
+    else:
+        reporter.write_line(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,6 +843,7 @@ def healthy_proxy(proxy):
 def aws(moto_endpoint):
     local_aws.create_table(moto_endpoint, TABLE)
     local_aws.create_bucket(moto_endpoint, BUCKET)
+    local_aws.create_queue(moto_endpoint, QUEUE)
     a = Aws(moto_endpoint)
     for mode in MODES.values():
         secrets = load_vectors(mode.name)["secrets"]
@@ -533,7 +857,7 @@ def stack(processes, aws, proxy):
     if not CARGO_LAMBDA.exists():
         pytest.fail(f"{CARGO_LAMBDA} missing: run `make tools` (scripts/tools.sh)", pytrace=False)
     prebuild(processes)
-    env = base_env(proxy.endpoint)
+    env = base_env(proxy.endpoint, aws.queue_url())
     instances: dict[str, Instance] = {
         "main": Instance("main", free_port(), dict(env), [m.binary for m in MODES.values() if m.instance == "main"]),
         "token": Instance("token", free_port(), {**env, "AMANI_AUTH_MODE": "token",
@@ -706,9 +1030,9 @@ def webhooks_bin() -> str:
     pytest.fail("cargo did not report the webhooks executable", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def cli(webhooks_bin, aws):
-    env = local_aws_env(aws.endpoint, ("WEBHOOKS_SECRET",))
+def cli_runner(webhooks_bin: str, endpoint: str) -> Callable[..., Run]:
+    """`webhooks ARGS` against the moto at `endpoint`, dummy credentials."""
+    env = local_aws_env(endpoint, ("WEBHOOKS_SECRET",))
 
     def run(*args: str, stdin: str | None = None, timeout: float = 180) -> Run:
         proc = subprocess.run([webhooks_bin, *args], cwd=REPO, env=env, input=stdin, capture_output=True,
@@ -716,6 +1040,11 @@ def cli(webhooks_bin, aws):
         return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def cli(webhooks_bin, aws):
+    return cli_runner(webhooks_bin, aws.endpoint)
 
 
 def assert_one_line_error(run: Run, kind: str) -> None:

@@ -1,8 +1,12 @@
-"""The harness itself: moto + scripts/local_aws.py + scripts/fault_proxy.py (no Rust involved)."""
+"""The harness itself: moto + scripts/local_aws.py + scripts/fault_proxy.py + scripts/drain_pump.py
+(no Rust involved)."""
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -10,7 +14,7 @@ from botocore.config import Config
 
 import local_aws
 import registry
-from conftest import MODES, TABLE, Aws
+from conftest import MODES, QUEUE, SCRIPTS, TABLE, Aws
 
 
 def _proxied_ddb(proxy):
@@ -56,6 +60,26 @@ def test_every_registered_provider_is_exercised_by_a_mode():
     assert {m.provider for m in MODES.values()} == set(names)
     for mode in MODES.values():
         assert mode.binary == registry.by_name(mode.provider)["binary"]
+
+
+def test_fallback_queue_has_its_dead_letter_queue(aws: Aws):
+    url = aws.queue_url()
+    attrs = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    dlq = aws.sqs.get_queue_attributes(QueueUrl=aws.queue_url(local_aws.dead_letter_queue(QUEUE)),
+                                       AttributeNames=["QueueArn", "RedrivePolicy"])["Attributes"]
+    assert json.loads(attrs["RedrivePolicy"]) == {"deadLetterTargetArn": dlq["QueueArn"], "maxReceiveCount": 5}
+    assert "RedrivePolicy" not in dlq
+    assert attrs["VisibilityTimeout"] == str(local_aws.QUEUE_VISIBILITY_TIMEOUT_S)
+    assert local_aws.create_queue(aws.endpoint, QUEUE) == (False, url)  # idempotent
+
+
+def test_drain_pump_self_test():
+    """The pump that stands in for Lambda's SQS event source mapping: the event it builds and its
+    failure accounting, against its own moto and a fake drain function."""
+    done = subprocess.run([sys.executable, str(SCRIPTS / "drain_pump.py"), "--self-test"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checks passed" in done.stdout, done.stdout
 
 
 def test_local_aws_refuses_remote_endpoints():

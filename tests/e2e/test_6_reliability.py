@@ -3,8 +3,8 @@ Manager unreachable while the secret is cached.
 
 This module brings up its own small stack beside the suite's (same parts, own processes, so every
 check can be made over the whole of what was written, not only over the keys we expect): a moto
-with requests serialized (see ATOMIC_MOTO), the events table REL_TABLE and the five secrets in it,
-two fault proxies in front of it, and three `cargo lambda watch` instances:
+with requests serialized (conftest.ATOMIC_MOTO), the events table REL_TABLE and the five secrets
+in it, two fault proxies in front of it, and three `cargo lambda watch` instances:
 
   rel        the four functions, all AWS traffic through proxy-rel, --concurrency 3 (several
              copies of one function handle the copies of one event at the same time)
@@ -24,41 +24,43 @@ Knobs: E2E_STORM_EVENTS (default 1000), E2E_OUTAGE_EVENTS (default 500).
 from __future__ import annotations
 
 import collections
-import json
 import os
 import random
-import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-import requests
 
 from conftest import (
     CARGO_LAMBDA,
+    IN_FLIGHT,
     MODES,
     READY_TIMEOUT,
-    REPO,
+    Answer,
     Aws,
     Event,
     Instance,
     Proxy,
     amani_token_header,
-    assert_event_item,
     base_env,
+    check_items,
+    close_sessions,
     conflicting_body,
+    deliver,
+    describe_problems,
+    event_for,
     free_port,
     fresh_event,
     load_vectors,
     local_aws,
     prebuild,
+    publish_figures,
+    run_parallel,
     sha256_hex,
-    sign_headers,
     spawn_proxy,
+    start_atomic_moto,
     start_instance,
     wait_function,
     wait_port,
@@ -68,10 +70,7 @@ REL_TABLE = "webhook-events-reliability"
 STORM_EVENTS = int(os.environ.get("E2E_STORM_EVENTS", "1000"))
 STORM_COPIES = 3
 OUTAGE_EVENTS = int(os.environ.get("E2E_OUTAGE_EVENTS", "500"))
-IN_FLIGHT = 8
 FUNCTION_CONCURRENCY = 3
-REQUEST_TIMEOUT = 30.0
-PHASE_BUDGET_S = 240.0  # hard wall-clock bound for one parallel phase
 OUTAGE_S = 10.0  # refuse for the first half, reset for the second
 OUTAGE_CUT_AFTER = 0.3  # cut once this share of the run's events has been accepted
 RETRY_FIRST_S, RETRY_MAX_S, RETRY_BUDGET_S = 0.2, 2.0, 90.0
@@ -89,31 +88,6 @@ FIGURES: dict[str, Any] = {}
 # ---------------------------------------------------------------------------------------------
 
 
-# moto's PutItem checks a condition and then writes without a lock, and its server is threaded:
-# two concurrent `attribute_not_exists(pk)` puts of one key can both succeed (seen here on a few
-# keys in a thousand, with a plain boto3 client and no function involved). DynamoDB makes a
-# conditional write atomic, and that atomicity is what the receiver relies on. So this module
-# runs its own moto with every request serialized: the functions may race each other (three
-# copies of a function, the copies of an event in flight together), the store may not.
-ATOMIC_MOTO = r"""
-import sys, threading
-from moto import server
-from moto.moto_server import werkzeug_app
-
-_lock = threading.Lock()
-_call = werkzeug_app.DomainDispatcherApplication.__call__
-
-
-def _serialized(self, environ, start_response):
-    with _lock:
-        return list(_call(self, environ, start_response))
-
-
-werkzeug_app.DomainDispatcherApplication.__call__ = _serialized
-server.main(sys.argv[1:])
-"""
-
-
 @dataclass
 class Rel:
     processes: Any
@@ -124,41 +98,6 @@ class Rel:
 
     def instance(self, mode_name: str) -> Instance:
         return self.instances["rel-token" if MODES[mode_name].instance == "token" else "rel"]
-
-    def pks(self) -> set[str]:
-        """Every key in the table (a keys-only scan)."""
-        pks: set[str] = set()
-        kwargs: dict[str, Any] = {"TableName": REL_TABLE, "ConsistentRead": True, "ProjectionExpression": "pk"}
-        for _ in range(10_000):  # bounded: far more pages than this table can hold
-            page = self.aws.ddb.scan(**kwargs)
-            pks.update(i["pk"]["S"] for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return pks
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        raise AssertionError("scan did not end")
-
-    def get_many(self, pks: set[str] | list[str]) -> dict[str, dict[str, Any]]:
-        """The items of these keys (BatchGetItem, 100 at a time)."""
-        items: dict[str, dict[str, Any]] = {}
-        pks = sorted(pks)
-        for start in range(0, len(pks), 100):
-            request = {REL_TABLE: {"Keys": [{"pk": {"S": pk}} for pk in pks[start:start + 100]],
-                                   "ConsistentRead": True}}
-            for _ in range(100):  # bounded retries of unprocessed keys
-                out = self.aws.ddb.batch_get_item(RequestItems=request)
-                for raw in out.get("Responses", {}).get(REL_TABLE, []):
-                    item = self.aws._plain(raw)
-                    items[item["pk"]] = item
-                request = out.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise AssertionError("batch_get_item kept leaving keys unprocessed")
-        return items
-
-    def new_items(self, before: set[str]) -> dict[str, dict[str, Any]]:
-        """Every item whose key was not in `before`."""
-        return self.get_many(self.pks() - before)
 
     def logs(self, lines: int = 30) -> str:
         names = ["moto-rel", "proxy-rel", "proxy-rel-sm", *(f"watch-{n}" for n in self.instances)]
@@ -172,14 +111,11 @@ def rel(processes, request):
     started = time.monotonic()
     prebuild(processes)  # a no-op when the suite's stack already built the binaries
     spawned = []
-    port = free_port()
-    moto = processes.spawn("moto-rel", [sys.executable, "-c", ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)])
+    moto, endpoint = start_atomic_moto(processes, "moto-rel")
     spawned.append(moto)
-    wait_port(port, 60, moto)
-    endpoint = f"http://127.0.0.1:{port}"
-    local_aws.wait_for_endpoint(endpoint)
+    port = endpoint.rsplit(":", 1)[-1]
     local_aws.create_table(endpoint, REL_TABLE)
-    aws = Aws(endpoint)
+    aws = Aws(endpoint, REL_TABLE)
     for mode in MODES.values():
         secrets = load_vectors(mode.name)["secrets"]
         aws.seed_secret(mode.secret_id, secrets["previous"], secrets["current"])
@@ -222,105 +158,12 @@ def rel(processes, request):
         # Stopped and reaped: keep the session's final stop_all away from their (reusable) pids.
         processes.procs[:] = [(n, p) for n, p in processes.procs if p not in spawned]
         if FIGURES:
-            _publish(request.config, processes.log_dir)
-
-
-def _publish(config, log_dir: Path) -> None:
-    """Figures to .local/e2e/<run>/reliability.json and .local/e2e/reliability-latest.json, and
-    to the terminal."""
-    FIGURES["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    text = json.dumps(FIGURES, indent=2, sort_keys=True)
-    (log_dir / "reliability.json").write_text(text + "\n")
-    (REPO / ".local" / "e2e" / "reliability-latest.json").write_text(text + "\n")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
-        print(text)
-        return
-    if capman is not None:
-        with capman.global_and_fixture_disabled():
-            reporter.write_line("\nreliability figures (" + str(log_dir / "reliability.json") + "):")
-            reporter.write_line(text)
-    else:
-        reporter.write_line(text)
+            publish_figures(request.config, processes.log_dir, "reliability", FIGURES)
 
 
 # ---------------------------------------------------------------------------------------------
 # Sending
 # ---------------------------------------------------------------------------------------------
-
-_SECRETS = {name: load_vectors(name)["secrets"]["current"] for name in MODES}
-_local = threading.local()
-_sessions: list[requests.Session] = []
-_sessions_lock = threading.Lock()
-
-
-def _session() -> requests.Session:
-    s = getattr(_local, "session", None)
-    if s is None:
-        s = _local.session = requests.Session()
-        with _sessions_lock:
-            _sessions.append(s)
-    return s
-
-
-def _close_sessions() -> None:
-    """Close every session (the pool's threads are gone by then; the caller's is forgotten)."""
-    _local.session = None
-    with _sessions_lock:
-        while _sessions:
-            _sessions.pop().close()
-
-
-@dataclass
-class Answer:
-    status: int | None  # None: no HTTP answer (connection error / timeout)
-    json: Any
-    elapsed: float
-
-
-def deliver(inst: Instance, event: Event, body: bytes | None = None) -> Answer:
-    """One delivery, signed now with the mode's current secret, on this thread's session."""
-    body = event.body if body is None else body
-    headers = {"Content-Type": "application/json",
-               **sign_headers(event.mode, body, _SECRETS[event.mode.name])}
-    started = time.monotonic()
-    try:
-        r = _session().post(inst.url(event.mode.binary), data=body, headers=headers, timeout=REQUEST_TIMEOUT)
-    except requests.RequestException as exc:
-        return Answer(None, type(exc).__name__, time.monotonic() - started)
-    try:
-        parsed = r.json()
-    except ValueError:
-        parsed = r.text[:200]
-    return Answer(r.status_code, parsed, time.monotonic() - started)
-
-
-def run_parallel(tasks: list[Any], fn: Callable[[Any], Any], budget_s: float = PHASE_BUDGET_S,
-                 while_running: Callable[[list], None] | None = None,
-                 stop: threading.Event | None = None) -> list[Any]:
-    """fn over tasks with IN_FLIGHT threads, in order of submission; fails past the budget
-    (`stop` is set then, so retry loops end too)."""
-    deadline = time.monotonic() + budget_s
-    pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="rel")
-    try:
-        futures = [pool.submit(fn, t) for t in tasks]
-        if while_running is not None:
-            while_running(futures)
-        return [f.result(timeout=max(0.1, deadline - time.monotonic())) for f in futures]
-    finally:
-        if stop is not None:
-            stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        _close_sessions()
-
-
-def event_for(i: int, modes: list[str]) -> Event:
-    """Event i: modes in turn, each mode's keyed vectors in turn (FACEIO: ENROLL and DELETION;
-    AUTH is keyed on the request id, so every delivery of it would be a new event)."""
-    name = modes[i % len(modes)]
-    vectors = [v["name"] for v in load_vectors(name)["vectors"] if v["key"] is not None]
-    return fresh_event(MODES[name], vectors[(i // len(modes)) % len(vectors)])
 
 
 def storm_order(n_events: int, copies: int, seed: int) -> list[tuple[int, int]]:
@@ -335,26 +178,6 @@ def storm_order(n_events: int, copies: int, seed: int) -> list[tuple[int, int]]:
     return order
 
 
-def describe(rel: Rel, problems: list[str], limit: int = 15) -> str:
-    head = "\n".join(problems[:limit])
-    more = f"\n… and {len(problems) - limit} more" if len(problems) > limit else ""
-    return f"{len(problems)} problem(s):\n{head}{more}\n{rel.logs()}"
-
-
-def check_items(rel: Rel, new: dict[str, dict[str, Any]], events: list[Event]) -> list[str]:
-    """The added items are exactly one per event, each the event's own body and metadata."""
-    problems = []
-    expected = {e.pk: e for e in events}
-    for pk in sorted(set(new) - set(expected)):
-        problems.append(f"unexpected item {pk} (record_type={new[pk].get('record_type')})")
-    for pk, event in expected.items():
-        try:
-            assert_event_item(new.get(pk), event, event.key)
-        except AssertionError as exc:
-            problems.append(f"{pk}: {exc}")
-    return problems
-
-
 # ---------------------------------------------------------------------------------------------
 # 1. Duplicate storm
 # ---------------------------------------------------------------------------------------------
@@ -363,7 +186,7 @@ def check_items(rel: Rel, new: dict[str, dict[str, Any]], events: list[Event]) -
 def test_duplicate_storm_then_conflicts(rel):
     events = [event_for(i, STORM_MODES) for i in range(STORM_EVENTS)]
     assert len({e.pk for e in events}) == STORM_EVENTS
-    before = rel.pks()
+    before = rel.aws.pks()
 
     order = storm_order(STORM_EVENTS, STORM_COPIES, seed=6)
     started = time.monotonic()
@@ -381,8 +204,8 @@ def test_duplicate_storm_then_conflicts(rel):
     for e in range(STORM_EVENTS):
         if per_event[e] != {"stored": 1, "duplicate": STORM_COPIES - 1}:
             problems.append(f"event {e} ({events[e].pk}): answers {dict(per_event[e])}")
-    new = rel.new_items(before)
-    problems += check_items(rel, new, events)
+    new = rel.aws.new_items(before)
+    problems += check_items(new, events)
 
     statuses = collections.Counter(a.json.get("status") if isinstance(a.json, dict) else None for a in answers)
     latencies = sorted(a.elapsed for a in answers)
@@ -402,7 +225,7 @@ def test_duplicate_storm_then_conflicts(rel):
         "latency_p50_ms": round(1000 * latencies[len(latencies) // 2]),
         "latency_p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)]),
     }
-    assert not problems, describe(rel, problems)
+    assert not problems, describe_problems(problems, rel.logs())
     assert len(new) == STORM_EVENTS
 
     # Same keys, different bodies: only where the key does not come from the body. (Amani keys an
@@ -420,8 +243,8 @@ def test_duplicate_storm_then_conflicts(rel):
     for (e, c), a in zip(order, answers):
         if a.status != 200 or a.json != {"status": "conflict", "key": keyed[e].key}:
             problems.append(f"conflict {e} copy {c} ({keyed[e].pk}): {a.status} {a.json}")
-    added = rel.new_items(before | set(new))
-    final = rel.get_many(set(originals))
+    added = rel.aws.new_items(before | set(new))
+    final = rel.aws.get_many(set(originals))
     expected = {f"{e.pk}#conflict#{sha256_hex(changed[e.pk])}": e for e in keyed}
     for pk in sorted(set(added) - set(expected)):
         problems.append(f"unexpected item {pk}")
@@ -448,7 +271,7 @@ def test_duplicate_storm_then_conflicts(rel):
         "skipped_amani_events": len(events) - len(keyed),
         "duration_s": round(conflict_s, 1),
     }
-    assert not problems, describe(rel, problems)
+    assert not problems, describe_problems(problems, rel.logs())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,7 +314,7 @@ def deliver_with_retries(inst: Instance, event: Event, stop: threading.Event) ->
 
 def test_outage_mid_run_every_event_stored_once(rel):
     events = [event_for(i, STORM_MODES) for i in range(OUTAGE_EVENTS)]
-    before = rel.pks()
+    before = rel.aws.pks()
     stop = threading.Event()
     window: dict[str, float] = {}
 
@@ -529,8 +352,8 @@ def test_outage_mid_run_every_event_stored_once(rel):
         elif d.final.status != 200 or d.final.json.get("status") not in ("stored", "duplicate") \
                 or d.final.json.get("key") != e.key:
             problems.append(f"{e.pk}: {d.final.status} {d.final.json}")
-    new = rel.new_items(before)
-    problems += check_items(rel, new, events)
+    new = rel.aws.new_items(before)
+    problems += check_items(new, events)
 
     errors = collections.Counter()
     for d in results:
@@ -555,7 +378,7 @@ def test_outage_mid_run_every_event_stored_once(rel):
         "lost": sum(1 for e in events if e.pk not in new),
         "duration_s": round(run_s, 1),
     }
-    assert not problems, describe(rel, problems)
+    assert not problems, describe_problems(problems, rel.logs())
     assert len(new) == OUTAGE_EVENTS
     assert window.get("restored"), "the outage never happened"
     assert errors.get("503 storage_unavailable", 0) > 0, f"no 503 seen during the outage: {FIGURES['outage']}"
@@ -580,7 +403,7 @@ def test_secrets_manager_down_with_warm_cache_still_verifies(rel):
     # The functions fetched their secret at cold start through the Secrets Manager proxy: the
     # service-specific endpoint variable is honoured (the DynamoDB path never touches it).
     assert sm.status()["forwarded"] > 0, sm.status()
-    before = rel.pks()
+    before = rel.aws.pks()
     sent: list[Event] = []
     problems: list[str] = []
     latencies: list[float] = []
@@ -612,13 +435,13 @@ def test_secrets_manager_down_with_warm_cache_still_verifies(rel):
         stale_after = _stale_served(rel)
     finally:
         sm.restore()
-        _close_sessions()
+        close_sessions()
     time.sleep(SM_TTL_S + 0.5)
     send_round("restored")
-    _close_sessions()
+    close_sessions()
 
-    new = rel.new_items(before)
-    problems += check_items(rel, new, sent)
+    new = rel.aws.new_items(before)
+    problems += check_items(new, sent)
     FIGURES["secrets_down_warm_cache"] = {
         "cache_ttl_s": SM_TTL_S,
         "cut_modes": ["refuse", "blackhole"],
@@ -629,7 +452,7 @@ def test_secrets_manager_down_with_warm_cache_still_verifies(rel):
         "stale_value_served_per_cut": stale_per_cut,
         "max_latency_ms": round(1000 * max(latencies)),
     }
-    assert not problems, describe(rel, problems)
+    assert not problems, describe_problems(problems, rel.logs())
     # In every round of both cuts each function's refresh was due, was attempted and failed, and
     # the cached secret answered (the cache was not just fresh, and neither cut was a no-op).
     for mode, served in stale_per_cut.items():
