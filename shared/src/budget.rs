@@ -31,7 +31,14 @@ impl Budget {
     /// The budget of a request whose Lambda deadline is `deadline_ms` (unix milliseconds, the
     /// runtime's `Lambda-Runtime-Deadline-Ms`) when the clock reads `now_ms`: until
     /// [`ANSWER_MARGIN`] before it, and never more than [`MAX_REQUEST_TIME`].
+    ///
+    /// A deadline already passed on arrival is not one Lambda gives (its shortest
+    /// timeout is 1 s); local emulators announce such values (`cargo lambda watch` does), so it
+    /// counts as unknown and [`MAX_REQUEST_TIME`] applies.
     pub fn for_request(deadline_ms: u64, now_ms: i64) -> Self {
+        if i128::from(deadline_ms) <= i128::from(now_ms) {
+            return Self::from_now(MAX_REQUEST_TIME);
+        }
         Self::before_deadline(deadline_ms, now_ms).capped(MAX_REQUEST_TIME)
     }
 
@@ -91,13 +98,19 @@ mod tests {
         assert_eq!(far.remaining(), MAX_REQUEST_TIME);
         let drain = Budget::before_deadline(1_000_000 + 30_000, now);
         assert_eq!(drain.remaining(), Duration::from_millis(29_750));
-        // A deadline already passed, or inside the margin, leaves nothing.
-        assert_eq!(
-            Budget::for_request(999_000, now).remaining(),
-            Duration::ZERO
-        );
+        // A deadline inside the margin leaves nothing.
         assert_eq!(
             Budget::for_request(1_000_100, now).remaining(),
+            Duration::ZERO
+        );
+        // One already passed on arrival is no Lambda deadline (an emulator's): the cap applies.
+        assert_eq!(
+            Budget::for_request(999_000, now).remaining(),
+            MAX_REQUEST_TIME
+        );
+        assert_eq!(Budget::for_request(0, now).remaining(), MAX_REQUEST_TIME);
+        assert_eq!(
+            Budget::before_deadline(999_000, now).remaining(),
             Duration::ZERO
         );
     }
