@@ -699,3 +699,33 @@ where
     }
     (catalog.event_codes().len(), audited)
 }
+
+/// A quarantine in memory: keeps every held delivery, or refuses when told to.
+#[derive(Debug, Default)]
+pub struct MemoryQuarantine {
+    held: Mutex<Vec<crate::quarantine::Held>>,
+}
+
+impl MemoryQuarantine {
+    /// What was held, in order.
+    pub fn held(&self) -> Vec<crate::quarantine::Held> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl crate::quarantine::Hold for MemoryQuarantine {
+    async fn hold(
+        &self,
+        held: &crate::quarantine::Held,
+        _budget: crate::budget::Budget,
+    ) -> Result<(), String> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(held.clone());
+        Ok(())
+    }
+}
