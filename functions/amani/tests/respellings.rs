@@ -15,10 +15,10 @@ use webhook_core::{Secret, VersionedSecret};
 
 const SECRET: &str = "amani-respelling-secret";
 
-/// What Python's `json.dumps` writes for the event (checked with CPython 3).
+/// What Python's `json.dumps` writes for the event (checked with `CPython` 3).
 const DUMPED: &str =
     r#"{"event": "profile_update", "profile": {"id": "p-1", "name": "Ay\u015fe"}, "score": 100.0}"#;
-/// hashlib.sha256(DUMPED.encode()).hexdigest(), from Python.
+/// `hashlib.sha256(DUMPED.encode()).hexdigest()`, from Python.
 const DUMPED_SHA256: &str = "0e76455cc9e33615b711bd5e507a3d4c1ecdf250bfec9fefcdd7c27afb8acfed";
 
 async fn deliver(
