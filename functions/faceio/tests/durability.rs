@@ -8,7 +8,9 @@ use faceio::Faceio;
 use serde_json::json;
 use webhook_core::pipeline::{Pipeline, Promote, PromoteError};
 use webhook_core::secrets::MemorySecrets;
-use webhook_core::store::{MemoryQueue, MemoryStore, PutOutcome, StoreError, WithFallback};
+use webhook_core::store::{
+    EventStore as _, MemoryQueue, MemoryStore, PutOutcome, StoreError, WithFallback,
+};
 use webhook_core::testing::{MemoryQuarantine, api_gateway_event, response_json};
 use webhook_core::{SecretVersion, VerifyError, VersionedSecret};
 
@@ -104,7 +106,6 @@ async fn a_wrong_token_is_held_as_its_hash_and_promoted_with_the_right_one() {
     );
 
     // Promoted into the store like any delivery: once, then a duplicate.
-    use webhook_core::store::EventStore as _;
     let budget = webhook_core::budget::Budget::from_now(std::time::Duration::from_secs(1));
     let store = MemoryStore::new();
     assert_eq!(
