@@ -157,6 +157,14 @@ pub async fn run() -> Result<(), Error> {
     };
     let aws = webhook_core::runtime::aws_config().await;
     let (table, _) = webhook_core::runtime::event_store(&aws, &settings);
+    // Open the table's connection during the cold start, as the receivers do, for a short while.
+    if Budget::from_now(webhook_core::runtime::WARM_UP)
+        .run(table.warm())
+        .await
+        .is_none()
+    {
+        tracing::warn!("event table warm-up not done in time; carrying on");
+    }
     let drain = Drain::new(table, bodies::s3_client(&aws), settings.store_deadline);
     let drain = &drain;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
