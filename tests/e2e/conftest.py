@@ -785,8 +785,15 @@ def percentile_ms(values: list[float], share: float) -> int | None:
 def publish_figures(config, log_dir: Path, name: str, figures: dict[str, Any]) -> None:
     """Figures to .local/e2e/<run>/<name>.json and .local/e2e/<name>-latest.json, and to the
     terminal."""
+    def plain(value: Any) -> Any:  # JSON object keys are text (a Counter of answers may hold None)
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
     figures["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    text = json.dumps(figures, indent=2, sort_keys=True)
+    text = json.dumps(plain(figures), indent=2, sort_keys=True, default=str)
     (log_dir / f"{name}.json").write_text(text + "\n")
     (REPO / ".local" / "e2e" / f"{name}-latest.json").write_text(text + "\n")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
