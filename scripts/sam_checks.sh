@@ -10,10 +10,12 @@
 #          (checkov pins old packaging/networkx, so it lives alone), .venv/cargo-lambda (build only)
 #   lint   sam validate --lint, cfn-lint, checkov (no failed check; skips are in the template)
 #   build  sam build --parameter-overrides Architecture=x86_64, then checks that every function
-#          has an x86-64 .aws-sam/build/<Function>/bootstrap. (arm64 is not built here: the
-#          machine has no aarch64 target.)
+#          has an x86-64 .aws-sam/build/<Function>/bootstrap (every rust-cargolambda function
+#          of the template, as tests/template/cfn_yaml.py lists them: the four receivers and
+#          the drain). (arm64 is not built here: the machine has no aarch64 target.)
 #   test   pytest tests/template (table == local stack; each role's IAM actions == the AWS
-#          operations linked into its built binary and called in its source; template shape).
+#          operations linked into its built binary and called in its source, plus the three
+#          that Lambda's SQS poller calls for the drain; template shape).
 #          Without `build` in the same run, the binary checks skip when no fresh build exists.
 #
 # Nothing talks to AWS: dummy credentials, no profile, and AWS_ENDPOINT_URL points at a closed

@@ -70,6 +70,12 @@ pub enum Command {
     /// Events whose body no longer matches are listed, and the exit status is then 1.
     /// Without --since/--from the whole table is scanned.
     Reverify(ReverifyArgs),
+    /// Deliveries refused because no current secret matched them (signature_mismatch,
+    /// token_mismatch, wrong_app), held in the payload bucket under quarantine/ for a while
+    /// (QuarantineDays, 14 by default): list them, or verify them again and store the authentic
+    /// ones once the right secret is in place.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
     /// List the providers the tools know (the registry): name, function binary, secret,
     /// settings and documented event codes. `make dev`, the end-to-end suite and the benchmarks
     /// read `webhooks providers --json`.
@@ -234,18 +240,27 @@ fn send_after_help() -> String {
 /// The whole command line: the derived commands, plus each provider's settings as options of
 /// `send` and the generated help.
 pub fn command() -> clap::Command {
-    Cli::command().mut_subcommand("send", |send| {
-        setting_options()
-            .into_iter()
-            .fold(send.after_help(send_after_help()), |send, setting| {
-                send.arg(
-                    clap::Arg::new(setting.flag)
-                        .long(setting.flag)
-                        .value_name("VALUE")
-                        .help(setting.help),
-                )
-            })
-    })
+    Cli::command()
+        .mut_subcommand("send", |send| {
+            with_settings(send.after_help(send_after_help()))
+        })
+        .mut_subcommand("quarantine", |quarantine| {
+            quarantine.mut_subcommand("promote", with_settings)
+        })
+}
+
+/// `command` with every provider setting as an option.
+fn with_settings(command: clap::Command) -> clap::Command {
+    setting_options()
+        .into_iter()
+        .fold(command, |command, setting| {
+            command.arg(
+                clap::Arg::new(setting.flag)
+                    .long(setting.flag)
+                    .value_name("VALUE")
+                    .help(setting.help),
+            )
+        })
 }
 
 /// Parses a command line (the program name first).
@@ -259,8 +274,14 @@ where
 {
     let matches = command().try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
-    if let (Command::Send(send), Some(("send", given))) = (&mut cli.command, matches.subcommand()) {
-        send.settings = given_settings(given);
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Send(send), Some(("send", given))) => send.settings = given_settings(given),
+        (Command::Quarantine(QuarantineCommand::Promote(promote)), Some(("quarantine", given))) => {
+            if let Some(("promote", given)) = given.subcommand() {
+                promote.settings = given_settings(given);
+            }
+        }
+        _ => {}
     }
     Ok(cli)
 }
@@ -278,6 +299,72 @@ fn given_settings(matches: &ArgMatches) -> Vec<SettingArg> {
                 })
         })
         .collect()
+}
+
+/// `webhooks quarantine …`.
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// What is held: provider, reason, receive time, size; oldest first.
+    List(QuarantineListArgs),
+    /// Verify each held delivery again with the provider's current and previous secret (an
+    /// Alocity timestamp against the time it arrived) and store the authentic ones as events,
+    /// idempotently, marked `promoted_at`; a stored one leaves the quarantine, the others stay
+    /// until they expire. Exit status 0 even when some stay: they are what was forged.
+    Promote(PromoteArgs),
+}
+
+/// Where the quarantine is.
+#[derive(Debug, Clone, Args)]
+pub struct BucketArgs {
+    /// The payload bucket [default: --stack's output PayloadBucketName, else PAYLOAD_BUCKET,
+    /// else `webhook-payloads`].
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+}
+
+/// `webhooks quarantine list`.
+#[derive(Debug, Args)]
+pub struct QuarantineListArgs {
+    /// Only this provider's [default: all].
+    #[arg(long, value_parser = registry::parser())]
+    pub provider: Option<ProviderArg>,
+
+    /// The bucket.
+    #[command(flatten)]
+    pub bucket: BucketArgs,
+
+    /// The stack whose bucket it is (SAM/CloudFormation output PayloadBucketName).
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+}
+
+/// `webhooks quarantine promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// Only this provider's [default: all].
+    #[arg(long, value_parser = registry::parser())]
+    pub provider: Option<ProviderArg>,
+
+    /// Verify and report, store nothing, leave everything held.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Read the secrets from this Secrets Manager secret (needs --provider)
+    /// [default: the provider's, webhooks/<provider>].
+    #[arg(long, value_name = "ID", requires = "provider")]
+    pub secret_id: Option<String>,
+
+    /// The bucket.
+    #[command(flatten)]
+    pub bucket: BucketArgs,
+
+    /// The table (with --stack, the bucket too).
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// The provider settings given on the command line (`--app-id X`), filled in by [`parse`].
+    #[arg(skip)]
+    pub settings: Vec<SettingArg>,
 }
 
 /// `webhooks events …`.

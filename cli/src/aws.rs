@@ -176,6 +176,14 @@ pub async fn table_reader(
 
 /// The `EventsTableName` output of stack `stack`.
 async fn stack_table(config: &SdkConfig, stack: &str) -> Result<String, CliError> {
+    stack_output(config, stack, STACK_OUTPUT).await
+}
+
+/// Output `key` of stack `stack`.
+///
+/// # Errors
+/// The stack cannot be read or has no such output.
+pub async fn stack_output(config: &SdkConfig, stack: &str, key: &str) -> Result<String, CliError> {
     let client = aws_sdk_cloudformation::Client::new(config);
     let output = client
         .describe_stacks()
@@ -195,10 +203,10 @@ async fn stack_table(config: &SdkConfig, stack: &str) -> Result<String, CliError
         .stacks()
         .iter()
         .flat_map(aws_sdk_cloudformation::types::Stack::outputs)
-        .find(|output| output.output_key() == Some(STACK_OUTPUT))
+        .find(|output| output.output_key() == Some(key))
         .and_then(|output| output.output_value())
         .map(str::to_owned)
-        .ok_or_else(|| CliError::failed(format!("stack {stack} has no output {STACK_OUTPUT}")))
+        .ok_or_else(|| CliError::failed(format!("stack {stack} has no output {key}")))
 }
 
 /// The current and (when it exists) previous value of a Secrets Manager secret, through the

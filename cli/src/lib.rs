@@ -11,12 +11,13 @@ pub mod error;
 pub mod events;
 pub mod output;
 pub mod providers;
+pub mod quarantine;
 pub mod registry;
 pub mod reverify;
 pub mod send;
 pub mod timespec;
 
-use args::{Cli, Command, EventsCommand};
+use args::{Cli, Command, EventsCommand, QuarantineCommand};
 use error::CliError;
 
 /// Runs a parsed command line. `Ok(false)` means the command ran and found a problem it has
@@ -48,6 +49,12 @@ pub async fn run(cli: &Cli) -> Result<bool, CliError> {
             events::get(args, json, endpoint).await.map(|()| true)
         }
         Command::Reverify(args) => reverify::run(args, json, endpoint).await,
+        Command::Quarantine(QuarantineCommand::List(args)) => {
+            quarantine::list(args, json, endpoint).await
+        }
+        Command::Quarantine(QuarantineCommand::Promote(args)) => {
+            quarantine::promote(args, json, endpoint).await
+        }
         Command::Providers => providers::print(json).map(|()| true),
     }
 }

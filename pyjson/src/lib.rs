@@ -56,6 +56,14 @@ pub enum PyJsonError {
     TooDeep,
     /// The input is not valid UTF-8.
     InvalidUtf8,
+    /// A key appears twice in one object ([`dumped_form`] only: a `dict` cannot hold it).
+    RepeatedKey {
+        /// Byte offset of the value after the repeated key.
+        offset: usize,
+    },
+    /// The input starts with a byte-order mark ([`dumped_form`] only: `json.dumps` never
+    /// writes one).
+    ByteOrderMark,
 }
 
 impl fmt::Display for PyJsonError {
@@ -64,6 +72,8 @@ impl fmt::Display for PyJsonError {
             Self::Syntax { offset } => write!(f, "invalid JSON at byte offset {offset}"),
             Self::TooDeep => write!(f, "JSON nesting exceeds the maximum depth of {MAX_DEPTH}"),
             Self::InvalidUtf8 => f.write_str("JSON input is not valid UTF-8"),
+            Self::RepeatedKey { offset } => write!(f, "repeated object key before byte {offset}"),
+            Self::ByteOrderMark => f.write_str("JSON input starts with a byte-order mark"),
         }
     }
 }
@@ -101,4 +111,19 @@ pub fn dumps(value: &Value) -> Vec<u8> {
 /// As [`loads`].
 pub fn python_dumps(input: &[u8]) -> Result<Vec<u8>, PyJsonError> {
     loads(input).map(|value| dumps(&value))
+}
+
+/// The `json.dumps` output that `input` is a re-spelling of: [`python_dumps`], refusing input
+/// that no `json.dumps` output can be a re-spelling of without losing information — a key
+/// repeated in one object (a `dict` keeps one value, so the other would be unsigned) or a leading
+/// byte-order mark.
+///
+/// A signature over `json.dumps` bytes then covers exactly one document, whatever white space,
+/// escapes or number spelling carried it.
+///
+/// # Errors
+///
+/// As [`loads`], plus [`PyJsonError::RepeatedKey`] and [`PyJsonError::ByteOrderMark`].
+pub fn dumped_form(input: &[u8]) -> Result<Vec<u8>, PyJsonError> {
+    parse::loads_dumped(input).map(|value| dumps(&value))
 }

@@ -12,10 +12,28 @@ const MAX_INT_DIGITS: usize = 4300;
 /// Parses `input` as `json.loads(input)` does for a `bytes` argument (see the crate docs for
 /// where it refuses what Python would accept).
 pub(crate) fn loads(input: &[u8]) -> Result<Value, PyJsonError> {
+    parse(input, false)
+}
+
+/// As [`loads`], but refusing what `json.dumps` output never holds: a byte-order mark
+/// ([`PyJsonError::ByteOrderMark`]) and a key repeated in one object
+/// ([`PyJsonError::RepeatedKey`]).
+pub(crate) fn loads_dumped(input: &[u8]) -> Result<Value, PyJsonError> {
+    parse(input, true)
+}
+
+fn parse(input: &[u8], dumped: bool) -> Result<Value, PyJsonError> {
     let text = std::str::from_utf8(input).map_err(|_| PyJsonError::InvalidUtf8)?;
-    let mut parser = Parser { text, pos: 0 };
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        dumped,
+    };
     // `json.loads(bytes)` decodes a body that starts with a byte-order mark as `utf-8-sig`.
     if text.starts_with('\u{feff}') {
+        if dumped {
+            return Err(PyJsonError::ByteOrderMark);
+        }
         parser.pos = '\u{feff}'.len_utf8();
     }
     parser.skip_ws();
@@ -32,6 +50,8 @@ pub(crate) fn loads(input: &[u8]) -> Result<Value, PyJsonError> {
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    /// Refuse repeated keys (see [`loads_dumped`]).
+    dumped: bool,
 }
 
 impl Parser<'_> {
@@ -133,6 +153,9 @@ impl Parser<'_> {
                 return Err(self.syntax());
             }
             self.skip_ws();
+            if self.dumped && members.iter().any(|(seen, _)| *seen == key) {
+                return Err(PyJsonError::RepeatedKey { offset: self.pos });
+            }
             members.push((key, self.value(depth)?));
             self.skip_ws();
             if self.eat(b'}') {

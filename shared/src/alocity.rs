@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::catalog::{self, AuditRule, Catalog, Fresh, ProviderInfo, Sample, Signer};
 use crate::config::{ConfigError, Env};
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent, field_ci, unix_seconds_to_iso};
+use crate::quarantine::Credentials;
 use crate::secret::{Secret, VersionedSecret};
 use crate::verify::alocity::{self as scheme, AlocitySignature, DEFAULT_TOLERANCE_SECS, HEADER};
 use crate::verify::{Verified, VerifyError};
@@ -172,6 +173,10 @@ impl<P: AlocityProduct> Provider for Alocity<P> {
             .map(str::to_owned)
     }
 
+    fn held_credentials(&self, headers: &HeaderMap) -> Credentials {
+        Credentials::signature(headers, HEADER)
+    }
+
     fn parse(&self, body: &Value) -> Option<Self::Event> {
         let envelope = Envelope::from_json(body)?;
         let kind = P::classify(&envelope);
@@ -266,6 +271,10 @@ impl<P: AlocityProduct> Catalog for AlocityCatalog<P> {
             event_code,
             subject,
         })
+    }
+
+    fn promoter(&self, env: &Env) -> Result<Box<dyn crate::pipeline::Promote>, ConfigError> {
+        Ok(Box::new(Alocity::<P>::from_env(env)?))
     }
 
     fn signer(&self, _env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {

@@ -147,6 +147,13 @@ pub trait Catalog: Send + Sync {
     /// A setting that is invalid or does not apply.
     fn signer(&self, env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError>;
 
+    /// The provider configured by its settings in `env`, to verify quarantined deliveries again
+    /// and make events of them (`webhooks quarantine promote`).
+    ///
+    /// # Errors
+    /// A setting the provider needs is missing or invalid.
+    fn promoter(&self, env: &Env) -> Result<Box<dyn crate::pipeline::Promote>, ConfigError>;
+
     /// The tamper audit's rule, when deliveries keep a signature to re-check (HMAC schemes);
     /// `None` when they keep none (a bearer token proves nothing about the body).
     fn audit(&self) -> Option<AuditRule> {

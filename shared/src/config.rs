@@ -6,6 +6,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::quarantine::{DEFAULT_BYTES_PER_MINUTE, DEFAULT_PER_MINUTE};
 use crate::store::bodies::DEFAULT_OFFLOAD_BYTES;
 
 /// A configuration value that is missing or cannot be used.
@@ -97,6 +98,24 @@ impl Env {
     }
 }
 
+impl Env {
+    /// `name` as `on`/`off` (also `true`/`false`, `1`/`0`, any case), or `default` when unset.
+    ///
+    /// # Errors
+    /// When it is set to anything else.
+    pub fn switch(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("on" | "true" | "1") => Ok(true),
+            Some("off" | "false" | "0") => Ok(false),
+            Some(other) => Err(ConfigError {
+                name,
+                problem: format!("has value {other:?}; expected \"on\" or \"off\""),
+            }),
+        }
+    }
+}
+
 /// The Secrets Manager secret a provider's function reads when `WEBHOOK_SECRET_ID` is not set.
 pub fn default_secret_id(provider: &str) -> String {
     format!("webhooks/{provider}")
@@ -122,6 +141,16 @@ pub struct Settings {
     pub payload_bucket: Option<String>,
     /// `PAYLOAD_OFFLOAD_BYTES` (default 256 KiB): bodies larger than this go to the bucket.
     pub payload_offload_bytes: usize,
+    /// `FALLBACK_QUEUE_URL`: the SQS queue for events the table cannot take now. Unset: such an
+    /// event is answered `503`.
+    pub fallback_queue_url: Option<String>,
+    /// `QUARANTINE` (`on` | `off`, default `on`): keep deliveries no current secret matched in
+    /// the payload bucket (needs `PAYLOAD_BUCKET`).
+    pub quarantine: bool,
+    /// `QUARANTINE_PER_MINUTE` (default 120): deliveries one instance holds per minute at most.
+    pub quarantine_per_minute: u64,
+    /// `QUARANTINE_BYTES_PER_MINUTE` (default 16 MiB): bytes one instance holds per minute.
+    pub quarantine_bytes_per_minute: u64,
 }
 
 /// Default body cap: Lambda's synchronous payload limit.
@@ -156,6 +185,11 @@ impl Settings {
                 name: "PAYLOAD_OFFLOAD_BYTES",
                 problem: "is too large for this platform".into(),
             })?,
+            fallback_queue_url: env.get("FALLBACK_QUEUE_URL").map(str::to_owned),
+            quarantine: env.switch("QUARANTINE", true)?,
+            quarantine_per_minute: env.positive_or("QUARANTINE_PER_MINUTE", DEFAULT_PER_MINUTE)?,
+            quarantine_bytes_per_minute: env
+                .positive_or("QUARANTINE_BYTES_PER_MINUTE", DEFAULT_BYTES_PER_MINUTE)?,
         })
     }
 }
@@ -178,6 +212,36 @@ mod tests {
         assert_eq!(settings.max_body_bytes, 6 * 1024 * 1024);
         assert_eq!(settings.payload_bucket, None);
         assert_eq!(settings.payload_offload_bytes, 256 * 1024);
+        assert_eq!(settings.fallback_queue_url, None);
+        assert!(settings.quarantine);
+        assert_eq!(settings.quarantine_per_minute, 120);
+        assert_eq!(settings.quarantine_bytes_per_minute, 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_queue_and_the_quarantine_are_read() {
+        let settings = Settings::from_env(
+            &Env::from_pairs([
+                ("EVENTS_TABLE", "events"),
+                ("FALLBACK_QUEUE_URL", "http://127.0.0.1:1/q"),
+                ("QUARANTINE", "OFF"),
+                ("QUARANTINE_PER_MINUTE", "5"),
+            ]),
+            "some-provider",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.fallback_queue_url.as_deref(),
+            Some("http://127.0.0.1:1/q")
+        );
+        assert!(!settings.quarantine);
+        assert_eq!(settings.quarantine_per_minute, 5);
+        let error = Settings::from_env(
+            &Env::from_pairs([("EVENTS_TABLE", "events"), ("QUARANTINE", "maybe")]),
+            "some-provider",
+        )
+        .unwrap_err();
+        assert_eq!(error.name, "QUARANTINE");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alocity;
+pub mod budget;
 pub mod catalog;
 pub mod clock;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod pipeline;
 pub mod provider;
+pub mod quarantine;
 pub mod refusal;
 pub mod runtime;
 pub mod secret;

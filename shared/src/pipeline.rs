@@ -6,36 +6,55 @@ use http::Method;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+use crate::budget::{Budget, MAX_REQUEST_TIME};
 pub use crate::clock::Clock;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent};
+use crate::quarantine::{self, HOLD_DEADLINE, Held, Hold, NoQuarantine};
 use crate::refusal::Refusal;
+use crate::secret::VersionedSecret;
 use crate::secrets::{Refresh, SecretSource};
-use crate::store::{EventRecord, EventStore};
-use crate::verify::Verified;
+use crate::store::{EventRecord, EventStore, Promotion};
+use crate::verify::{Verified, VerifyError};
 
 /// Event code of an authentic body that is not the provider's model.
 pub const UNPARSED: &str = "unparsed";
 
-/// A provider wired to its secrets and its store.
+/// A provider wired to its secrets, its store and its quarantine.
 #[derive(Debug)]
-pub struct Pipeline<P, S, E> {
+pub struct Pipeline<P, S, E, H = NoQuarantine> {
     provider: P,
     secrets: S,
     store: E,
+    quarantine: H,
     max_body_bytes: usize,
     clock: Clock,
 }
 
 impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
-    /// A pipeline with the system clock.
+    /// A pipeline with the system clock and no quarantine.
     pub fn new(provider: P, secrets: S, store: E, max_body_bytes: usize) -> Self {
         Self {
             provider,
             secrets,
             store,
+            quarantine: NoQuarantine,
             max_body_bytes,
             clock: Clock::System,
+        }
+    }
+}
+
+impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> {
+    /// The same pipeline keeping refused deliveries in `quarantine`.
+    pub fn with_quarantine<Q: Hold>(self, quarantine: Q) -> Pipeline<P, S, E, Q> {
+        Pipeline {
+            provider: self.provider,
+            secrets: self.secrets,
+            store: self.store,
+            quarantine,
+            max_body_bytes: self.max_body_bytes,
+            clock: self.clock,
         }
     }
 
@@ -51,16 +70,31 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
         &self.store
     }
 
-    /// Handles one request. Every outcome is a response: expected failures are small JSON
-    /// errors, never an `Err` that API Gateway would turn into an opaque 500.
+    /// The quarantine, for tests that inspect what was held.
+    pub fn quarantine(&self) -> &H {
+        &self.quarantine
+    }
+
+    /// Handles one request within [`MAX_REQUEST_TIME`].
     pub async fn handle(&self, request: HttpRequest) -> HttpResponse {
+        self.handle_within(request, Budget::from_now(MAX_REQUEST_TIME))
+            .await
+    }
+
+    /// Handles one request; every AWS call it makes ends within `budget`. Every outcome is a
+    /// response: expected failures are small JSON errors, never an `Err` that API Gateway would
+    /// turn into an opaque 500.
+    pub async fn handle_within(&self, request: HttpRequest, budget: Budget) -> HttpResponse {
         let provider = P::NAME;
         let request_id = request
             .request_context
             .request_id
             .clone()
             .unwrap_or_default();
-        let response = self.run(request, &request_id).await;
+        let response = self
+            .store_event(request, &request_id, budget)
+            .await
+            .unwrap_or_else(Refusal::response);
         if response.status_code >= 400 {
             tracing::warn!(
                 provider,
@@ -73,16 +107,11 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
         response
     }
 
-    async fn run(&self, request: HttpRequest, request_id: &str) -> HttpResponse {
-        self.store_event(request, request_id)
-            .await
-            .unwrap_or_else(Refusal::response)
-    }
-
     async fn store_event(
         &self,
         mut request: HttpRequest,
         request_id: &str,
+        budget: Budget,
     ) -> Result<HttpResponse, Refusal> {
         if request.method() != Method::POST {
             return Err(Refusal::MethodNotAllowed);
@@ -90,46 +119,33 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
         let body = self.raw_body(request.body.take(), request.is_base64_encoded)?;
         let headers = request.header_map();
         let received_at_ms = self.clock.now_ms();
-
-        let verified = self
-            .authenticate(&body, &headers, received_at_ms.div_euclid(1000))
-            .await?;
-
-        let payload: Option<Value> = serde_json::from_slice(&body).ok();
-        self.provider.accept(payload.as_ref())?;
-        let event = payload.as_ref().and_then(|json| self.provider.parse(json));
-
-        let body_sha256 = hex::encode(Sha256::digest(&body));
-        let (event_code, idempotency_key, subject, provider_time) = match &event {
-            Some(event) => (
-                event.code().to_owned(),
-                match event.idempotency_key() {
-                    IdempotencyKey::Id(id) => id,
-                    IdempotencyKey::BodyHash => body_sha256.clone(),
-                    IdempotencyKey::RequestId => request_id.to_owned(),
-                },
-                event.subject().map(str::to_owned),
-                event.provider_time(),
-            ),
-            None => (UNPARSED.to_owned(), body_sha256.clone(), None, None),
-        };
-        let record = EventRecord {
-            provider: P::NAME,
-            idempotency_key,
-            event_code,
-            subject,
-            provider_time,
+        let source_ip = request.request_context.http.source_ip.take();
+        let arrival = Arrival {
             received_at_ms,
-            request_id: request_id.to_owned(),
-            source_ip: request.request_context.http.source_ip.clone(),
-            secret_version: verified.version,
-            signature: self.provider.audit_signature(&headers),
-            body_sha256,
-            payload,
-            body,
+            request_id,
+            source_ip: source_ip.as_deref(),
         };
 
-        match self.store.put_if_absent(&record).await {
+        let now = received_at_ms.div_euclid(1000);
+        let verified = match self.authenticate(&body, &headers, now, budget).await {
+            Ok(verified) => verified,
+            Err(Refusal::NotAuthentic(error)) if quarantine::holds(error) => {
+                self.hold(error, &body, &headers, &arrival, budget).await;
+                return Err(error.into());
+            }
+            Err(refusal) => return Err(refusal),
+        };
+        let payload: Option<Value> = serde_json::from_slice(&body).ok();
+        if let Err(error) = self.provider.accept(payload.as_ref()) {
+            if quarantine::holds(error) {
+                self.hold(error, &body, &headers, &arrival, budget).await;
+            }
+            return Err(error.into());
+        }
+        let signature = self.provider.audit_signature(&headers);
+        let record = event_record(&self.provider, body, payload, verified, signature, &arrival);
+
+        match self.store.put_if_absent(&record, budget).await {
             Ok(outcome) => {
                 tracing::info!(
                     provider = P::NAME,
@@ -142,7 +158,7 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
                     "webhook accepted"
                 );
                 Ok(HttpResponse::json(
-                    200,
+                    outcome.http_status(),
                     &json!({ "status": outcome.status(), "key": record.idempotency_key }),
                 ))
             }
@@ -157,6 +173,51 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
                 );
                 Err(Refusal::StorageUnavailable)
             }
+        }
+    }
+
+    /// Keeps a delivery no current secret matched, so that it can be verified again later. The
+    /// answer is `401` whatever happens here.
+    async fn hold(
+        &self,
+        error: VerifyError,
+        body: &[u8],
+        headers: &http::HeaderMap,
+        arrival: &Arrival<'_>,
+        budget: Budget,
+    ) {
+        let credentials = self.provider.held_credentials(headers);
+        if credentials.is_empty() {
+            return;
+        }
+        let held = Held::new(
+            P::NAME,
+            error,
+            arrival.received_at_ms,
+            arrival.request_id,
+            arrival.source_ip,
+            body,
+            credentials,
+        );
+        match self
+            .quarantine
+            .hold(&held, budget.capped(HOLD_DEADLINE))
+            .await
+        {
+            Ok(()) => tracing::info!(
+                provider = P::NAME,
+                request_id = arrival.request_id,
+                reason = error.reason(),
+                held = %held.key(),
+                "refused delivery quarantined"
+            ),
+            Err(why) => tracing::debug!(
+                provider = P::NAME,
+                request_id = arrival.request_id,
+                reason = error.reason(),
+                why = %why,
+                "refused delivery not quarantined"
+            ),
         }
     }
 
@@ -190,17 +251,26 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
         body: &[u8],
         headers: &http::HeaderMap,
         now: i64,
+        budget: Budget,
     ) -> Result<Verified, Refusal> {
-        let secrets = match self.secrets.secrets().await {
-            Ok(secrets) => secrets,
-            Err(error) => {
+        let secrets = match budget.run(self.secrets.secrets()).await {
+            Some(Ok(secrets)) => secrets,
+            Some(Err(error)) => {
                 tracing::error!(provider = P::NAME, error = %error, "no secret to verify with");
+                return Err(Refusal::SecretsUnavailable);
+            }
+            None => {
+                tracing::error!(provider = P::NAME, "no secret within the request's time");
                 return Err(Refusal::SecretsUnavailable);
             }
         };
         match self.provider.authenticate(&secrets, body, headers, now) {
             Ok(verified) => Ok(verified),
-            Err(error) if error.is_secret_miss() => match self.secrets.refresh_after_miss().await {
+            Err(error) if error.is_secret_miss() => match budget
+                .run(self.secrets.refresh_after_miss())
+                .await
+                .unwrap_or(Refresh::Unavailable)
+            {
                 Refresh::Changed(fresh) => {
                     Ok(self.provider.authenticate(&fresh, body, headers, now)?)
                 }
@@ -217,5 +287,136 @@ impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
             },
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+/// When and from where a delivery arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    /// Receive time, unix milliseconds.
+    pub received_at_ms: i64,
+    /// API Gateway's request id.
+    pub request_id: &'a str,
+    /// The caller's IP.
+    pub source_ip: Option<&'a str>,
+}
+
+/// The record of an authentic body that passed the provider's content checks
+/// ([`Provider::accept`]; `payload` is the body as JSON): its event model, its idempotency key.
+/// One function for a delivery on arrival and for a quarantined one promoted later, so both are
+/// stored alike.
+pub fn event_record<P: Provider>(
+    provider: &P,
+    body: Vec<u8>,
+    payload: Option<Value>,
+    verified: Verified,
+    signature: Option<String>,
+    arrival: &Arrival<'_>,
+) -> EventRecord {
+    let event = payload.as_ref().and_then(|json| provider.parse(json));
+
+    let body_sha256 = hex::encode(Sha256::digest(&body));
+    // One signed message, one key: Amani's key is the hash of what its signature covers.
+    let message_sha256 = verified.message_sha256.map(hex::encode);
+    let content_sha256 = message_sha256
+        .clone()
+        .unwrap_or_else(|| body_sha256.clone());
+    let (event_code, idempotency_key, subject, provider_time) = match &event {
+        Some(event) => (
+            event.code().to_owned(),
+            match event.idempotency_key() {
+                IdempotencyKey::Id(id) => id,
+                IdempotencyKey::BodyHash => content_sha256,
+                IdempotencyKey::RequestId => arrival.request_id.to_owned(),
+            },
+            event.subject().map(str::to_owned),
+            event.provider_time(),
+        ),
+        None => (UNPARSED.to_owned(), content_sha256, None, None),
+    };
+    EventRecord {
+        provider: P::NAME.to_owned(),
+        idempotency_key,
+        event_code,
+        subject,
+        provider_time,
+        received_at_ms: arrival.received_at_ms,
+        request_id: arrival.request_id.to_owned(),
+        source_ip: arrival.source_ip.map(str::to_owned),
+        secret_version: verified.version,
+        signature,
+        body_sha256,
+        message_sha256,
+        payload,
+        body,
+        promoted: None,
+    }
+}
+
+/// A quarantined delivery verified again and made an event (`webhooks quarantine promote`),
+/// for any provider behind a trait object.
+pub trait Promote: Send + Sync {
+    /// The event `held` is, when one of `secrets` proves it (Alocity's signed time checked
+    /// against the receive time), recording that it was promoted at `now_ms`.
+    ///
+    /// # Errors
+    /// It is still not authentic, or its body is unreadable: a one-line reason.
+    fn promote(
+        &self,
+        secrets: &[VersionedSecret],
+        held: &Held,
+        now_ms: i64,
+    ) -> Result<EventRecord, PromoteError>;
+}
+
+/// Why a held delivery is not promoted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PromoteError {
+    /// No candidate secret proves it (or its content is refused).
+    #[error("not authentic: {}", .0.reason())]
+    NotAuthentic(VerifyError),
+    /// The object is not a delivery of this provider, or is damaged.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl<P: Provider> Promote for P {
+    fn promote(
+        &self,
+        secrets: &[VersionedSecret],
+        held: &Held,
+        now_ms: i64,
+    ) -> Result<EventRecord, PromoteError> {
+        if held.provider != P::NAME {
+            return Err(PromoteError::Unreadable(format!(
+                "held for {}, not {}",
+                held.provider,
+                P::NAME
+            )));
+        }
+        let body = held.body().map_err(PromoteError::Unreadable)?;
+        let verified = self
+            .verify_held(
+                secrets,
+                &body,
+                &held.credentials,
+                held.received_at_ms.div_euclid(1000),
+            )
+            .map_err(PromoteError::NotAuthentic)?;
+        let payload: Option<Value> = serde_json::from_slice(&body).ok();
+        self.accept(payload.as_ref())
+            .map_err(PromoteError::NotAuthentic)?;
+        let signature = self.audit_signature(&held.credentials.header_map());
+        let arrival = Arrival {
+            received_at_ms: held.received_at_ms,
+            request_id: &held.request_id,
+            source_ip: held.source_ip.as_deref(),
+        };
+        let mut record = event_record(self, body, payload, verified, signature, &arrival);
+        record.promoted = Some(Promotion {
+            at_ms: now_ms,
+            reason: held.reason.clone(),
+        });
+        Ok(record)
     }
 }

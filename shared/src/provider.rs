@@ -4,8 +4,9 @@
 use http::HeaderMap;
 use serde_json::Value;
 
+use crate::quarantine::Credentials;
 use crate::secret::VersionedSecret;
-use crate::verify::{Verified, VerifyError};
+use crate::verify::{Verified, VerifyError, match_token_hash};
 
 /// How a delivery is recognised when it arrives again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,33 @@ pub trait Provider: Send + Sync {
     /// never a bearer token or anything secret).
     fn audit_signature(&self, _headers: &HeaderMap) -> Option<String> {
         None
+    }
+
+    /// What a refused delivery keeps of its credentials so that it can be verified again later
+    /// (the quarantine): the signature headers as they arrived, or the SHA-256 of each
+    /// presented token — never a token itself. Nothing by default: such a delivery is not held.
+    fn held_credentials(&self, _headers: &HeaderMap) -> Credentials {
+        Credentials::default()
+    }
+
+    /// Verifies a held delivery again: its kept token hashes against the candidates' hashes, or
+    /// its kept signature headers as [`Provider::authenticate`] does, `received_at` (unix
+    /// seconds, the receive time) standing for now.
+    ///
+    /// # Errors
+    /// The reason it is still not authentic.
+    fn verify_held(
+        &self,
+        secrets: &[VersionedSecret],
+        body: &[u8],
+        credentials: &Credentials,
+        received_at: i64,
+    ) -> Result<Verified, VerifyError> {
+        if credentials.token_sha256.is_empty() {
+            self.authenticate(secrets, body, &credentials.header_map(), received_at)
+        } else {
+            match_token_hash(secrets, &credentials.token_sha256).ok_or(VerifyError::TokenMismatch)
+        }
     }
 
     /// Reads an authentic JSON body as the provider's event, or `None` when it is not the

@@ -8,13 +8,21 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
+use crate::budget::Budget;
+use crate::clock::now_ms;
 use crate::config::{ConfigError, Env, Settings};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::pipeline::Pipeline;
 use crate::provider::Provider;
+use crate::quarantine::{Limiter, S3Quarantine};
 use crate::secrets::{CachedSecrets, SecretsManagerFetcher};
-use crate::store::{BodyBucket, DynamoDbStore, bodies};
+use crate::store::{BodyBucket, DynamoDbStore, FallbackQueue, WithFallback, bodies};
 use crate::telemetry;
+
+/// How long a cold start may spend opening connections and loading the secret before the first
+/// request is served anyway: the first request then does what was not finished. FACEIO's 6 s
+/// count from its request, cold start included.
+pub const WARM_UP: Duration = Duration::from_millis(300);
 
 /// Runs the function for the provider that `build` configures from the environment.
 ///
@@ -22,6 +30,16 @@ use crate::telemetry;
 /// A configuration error (the function stops at cold start with the message), or the Lambda
 /// runtime's own failure.
 pub async fn run<P, B>(build: B) -> Result<(), Error>
+where
+    P: Provider,
+    B: FnOnce(&Env) -> Result<P, ConfigError>,
+{
+    // The function's whole state (clients, caches, the pipeline) lives in this future: on the
+    // heap, not the stack.
+    Box::pin(serve(build)).await
+}
+
+async fn serve<P, B>(build: B) -> Result<(), Error>
 where
     P: Provider,
     B: FnOnce(&Env) -> Result<P, ConfigError>,
@@ -37,17 +55,7 @@ where
             }
         };
 
-    // `aws_config` honours AWS_ENDPOINT_URL, so the same binary runs against the local stack.
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(8)
-                .with_initial_backoff(Duration::from_millis(20))
-                .with_max_backoff(Duration::from_millis(800)),
-        )
-        .timeout_config(timeouts(Duration::from_millis(1500)))
-        .load()
-        .await;
+    let aws = Box::pin(aws_config()).await;
     let secrets = CachedSecrets::new(
         SecretsManagerFetcher::new(
             aws_sdk_secretsmanager::Client::new(&aws),
@@ -56,13 +64,85 @@ where
         settings.secret_cache_ttl,
         CachedSecrets::<SecretsManagerFetcher>::DEFAULT_MISS_INTERVAL,
     );
+    let (table, bucket) = event_store(&aws, &settings);
+    let queue = settings
+        .fallback_queue_url
+        .as_ref()
+        .map(|url| FallbackQueue::new(aws_sdk_sqs::Client::new(&aws), url, bucket.clone()));
+    let quarantine = match (&settings.payload_bucket, settings.quarantine) {
+        (Some(name), true) => Some(S3Quarantine::new(
+            bodies::s3_client(&aws),
+            name,
+            Limiter::new(
+                settings.quarantine_per_minute,
+                settings.quarantine_bytes_per_minute,
+            ),
+        )),
+        _ => None,
+    };
+
+    // Cold start: load the secret and open both connections in parallel, for a short while.
+    match Budget::from_now(WARM_UP)
+        .run(async { tokio::join!(secrets.warm(), table.warm()) })
+        .await
+    {
+        Some((Err(error), ())) => {
+            tracing::warn!(provider = P::NAME, error = %error, "secret not loaded at start-up; will retry per request");
+        }
+        Some((Ok(()), ())) => {}
+        None => tracing::warn!(
+            provider = P::NAME,
+            "warm-up not done within {} ms; carrying on",
+            WARM_UP.as_millis()
+        ),
+    }
+
+    let store = WithFallback::new(table, queue);
+    let pipeline = Pipeline::new(provider, secrets, store, settings.max_body_bytes)
+        .with_quarantine(quarantine);
+    let pipeline = &pipeline;
+    Box::pin(lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<HttpRequest>| async move {
+            let (mut request, context) = event.into_parts();
+            let budget = Budget::for_request(context.deadline, now_ms());
+            if request.request_context.request_id.is_none() {
+                request.request_context.request_id = Some(context.request_id);
+            }
+            Ok::<HttpResponse, Error>(pipeline.handle_within(request, budget).await)
+        },
+    )))
+    .await
+}
+
+/// The AWS configuration every function uses: `aws_config` honours `AWS_ENDPOINT_URL` (and the
+/// per-service `AWS_ENDPOINT_URL_<SERVICE>`), so the same binary runs against the local stack.
+/// Retries are many and quick; each request's own budget bounds them all.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(8)
+                .with_initial_backoff(Duration::from_millis(20))
+                .with_max_backoff(Duration::from_millis(800)),
+        )
+        .timeout_config(timeouts(Duration::from_millis(1500)))
+        .load()
+        .await
+}
+
+/// The events table of `settings`, with its body bucket when there is one (also returned, for
+/// the fallback queue's large bodies).
+pub fn event_store(
+    aws: &aws_config::SdkConfig,
+    settings: &Settings,
+) -> (DynamoDbStore, Option<BodyBucket>) {
     let mut store = DynamoDbStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
+        aws_sdk_dynamodb::Client::new(aws),
         &settings.events_table,
         settings.retention_days,
         settings.store_deadline,
     );
-    if let Some(bucket) = &settings.payload_bucket {
+    let bucket = settings.payload_bucket.as_ref().map(|bucket| {
         // A body of megabytes may take longer than one small write: each attempt may use the
         // whole store deadline (which still bounds the put as a whole).
         let s3 = bodies::s3_client(
@@ -70,27 +150,12 @@ where
                 .timeout_config(timeouts(settings.store_deadline))
                 .build(),
         );
-        store = store.with_body_bucket(BodyBucket::new(s3, bucket, settings.payload_offload_bytes));
+        BodyBucket::new(s3, bucket, settings.payload_offload_bytes)
+    });
+    if let Some(bucket) = &bucket {
+        store = store.with_body_bucket(bucket.clone());
     }
-
-    // Cold start: load the secret and open both connections in parallel.
-    let (secret_warm, ()) = tokio::join!(secrets.warm(), store.warm());
-    if let Err(error) = secret_warm {
-        tracing::warn!(provider = P::NAME, error = %error, "secret not loaded at start-up; will retry per request");
-    }
-
-    let pipeline = Pipeline::new(provider, secrets, store, settings.max_body_bytes);
-    let pipeline = &pipeline;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<HttpRequest>| async move {
-            let (mut request, context) = event.into_parts();
-            if request.request_context.request_id.is_none() {
-                request.request_context.request_id = Some(context.request_id);
-            }
-            Ok::<HttpResponse, Error>(pipeline.handle(request).await)
-        },
-    ))
-    .await
+    (store, bucket)
 }
 
 /// Time-outs of the AWS clients: connecting is quick or failing, an attempt may take `attempt`.

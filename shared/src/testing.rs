@@ -21,7 +21,7 @@ use crate::secret::VersionedSecret;
 /// pipeline hands it to the store; tests change the fields they are about.
 pub fn record(body: &[u8]) -> crate::store::EventRecord {
     crate::store::EventRecord {
-        provider: "faceio",
+        provider: "faceio".into(),
         idempotency_key: "app/ENROLL/f1".into(),
         event_code: "ENROLL".into(),
         subject: Some("f1".into()),
@@ -32,8 +32,10 @@ pub fn record(body: &[u8]) -> crate::store::EventRecord {
         secret_version: crate::SecretVersion::Previous,
         body: body.to_vec(),
         body_sha256: "ab".into(),
+        message_sha256: None,
         payload: serde_json::from_slice(body).ok(),
         signature: None,
+        promoted: None,
     }
 }
 
@@ -696,4 +698,34 @@ where
         }
     }
     (catalog.event_codes().len(), audited)
+}
+
+/// A quarantine in memory: keeps every held delivery, or refuses when told to.
+#[derive(Debug, Default)]
+pub struct MemoryQuarantine {
+    held: Mutex<Vec<crate::quarantine::Held>>,
+}
+
+impl MemoryQuarantine {
+    /// What was held, in order.
+    pub fn held(&self) -> Vec<crate::quarantine::Held> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl crate::quarantine::Hold for MemoryQuarantine {
+    async fn hold(
+        &self,
+        held: &crate::quarantine::Held,
+        _budget: crate::budget::Budget,
+    ) -> Result<(), String> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(held.clone());
+        Ok(())
+    }
 }

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 use webhook_core::SecretVersion;
+use webhook_core::budget::Budget;
 use webhook_core::store::schema::{self, RecordType, attr};
 use webhook_core::store::{DynamoDbStore, EventRecord, EventStore, PutOutcome, StoreError};
 
@@ -57,13 +58,22 @@ fn put_answering(sent: &Arc<Mutex<Vec<PutItemInput>>>, response: fn() -> HttpRes
 async fn put_with(
     answers: &[fn() -> HttpResponse],
 ) -> (Result<PutOutcome, StoreError>, Vec<PutItemInput>) {
+    put_record_with(&record(), answers).await
+}
+
+async fn put_record_with(
+    record: &EventRecord,
+    answers: &[fn() -> HttpResponse],
+) -> (Result<PutOutcome, StoreError>, Vec<PutItemInput>) {
     let sent = Arc::new(Mutex::new(Vec::new()));
     let rules: Vec<Rule> = answers.iter().map(|&a| put_answering(&sent, a)).collect();
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules, |config| {
         config.retry_config(RetryConfig::disabled())
     });
     let store = DynamoDbStore::new(client, "events", None, Duration::from_secs(5));
-    let outcome = store.put_if_absent(&record()).await;
+    let outcome = store
+        .put_if_absent(record, Budget::from_now(Duration::from_secs(5)))
+        .await;
     let sent = sent.lock().unwrap().clone();
     (outcome, sent)
 }
@@ -175,4 +185,75 @@ async fn a_failing_or_throttled_dynamodb_is_unavailable() {
         );
         assert_eq!(sent.len(), 1);
     }
+}
+
+fn validation_error() -> HttpResponse {
+    answer(
+        400,
+        r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"Supplied AttributeValue has an empty attribute name"}"#,
+    )
+}
+
+#[tokio::test]
+async fn an_item_refused_for_its_payload_is_stored_without_it() {
+    let with_payload = EventRecord {
+        payload: Some(serde_json::json!({ "": 1 })),
+        ..record()
+    };
+    let (outcome, sent) =
+        put_record_with(&with_payload, &[validation_error, || answer(200, "{}")]).await;
+
+    assert_eq!(outcome, Ok(PutOutcome::Stored));
+    assert_eq!(sent.len(), 2);
+    assert!(sent[0].item().unwrap().contains_key(attr::PAYLOAD));
+    let second = sent[1].item().unwrap();
+    assert!(!second.contains_key(attr::PAYLOAD));
+    assert_eq!(text(&sent[1], "pk"), "faceio#app/ENROLL/f1");
+    assert_eq!(
+        second["body"],
+        AttributeValue::S(r#"{"eventName":"ENROLL"}"#.into())
+    );
+
+    // Refused even without it: rejected, after exactly those two puts.
+    let (outcome, sent) =
+        put_record_with(&with_payload, &[validation_error, validation_error]).await;
+    assert!(
+        matches!(outcome, Err(StoreError::Rejected(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(sent.len(), 2);
+}
+
+/// DynamoDB's answer when the key exists with a signed-message hash (a re-spelled Amani body).
+fn key_exists_with_message(hash: &str) -> HttpResponse {
+    answer(
+        400,
+        &format!(
+            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{{"pk":{{"S":"faceio#app/ENROLL/f1"}},"body_sha256":{{"S":"{OTHER_HASH}"}},"message_sha256":{{"S":"{hash}"}}}}}}"#
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_re_spelling_of_one_signed_message_is_a_duplicate() {
+    let re_spelled = EventRecord {
+        body_sha256: OTHER_HASH.replace('0', "1"),
+        message_sha256: Some(HASH.into()),
+        ..record()
+    };
+    let (outcome, sent) = put_record_with(&re_spelled, &[|| key_exists_with_message(HASH)]).await;
+    assert_eq!(outcome, Ok(PutOutcome::Duplicate));
+    assert_eq!(text(&sent[0], "message_sha256"), HASH);
+
+    // The stored event had the plain body hash; the re-spelling's message hash equals it.
+    let (outcome, _) = put_record_with(&re_spelled, &[|| key_exists(HASH)]).await;
+    assert_eq!(outcome, Ok(PutOutcome::Duplicate));
+
+    // Another message under the key is a conflict.
+    let (outcome, _) = put_record_with(
+        &re_spelled,
+        &[|| key_exists_with_message(OTHER_HASH), || answer(200, "{}")],
+    )
+    .await;
+    assert_eq!(outcome, Ok(PutOutcome::Conflict));
 }

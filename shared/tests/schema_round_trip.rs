@@ -13,7 +13,7 @@ use webhook_core::store::{BodyLocation, EventRecord, StoredEvent};
 
 fn record(body: &[u8]) -> EventRecord {
     EventRecord {
-        provider: "alocity",
+        provider: "alocity".into(),
         idempotency_key: "evt-1".into(),
         event_code: "door.state".into(),
         subject: Some("ALC-DR-1".into()),

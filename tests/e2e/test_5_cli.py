@@ -149,7 +149,7 @@ def test_count_gives_fresh_ids_and_duplicate_resends(cli, stack):
 
 def test_body_file_is_sent_byte_for_byte(cli, stack, tmp_path):
     # A compact Amani body: the CLI signs its json.dumps form, the function verifies it through
-    # the re-serialisation fallback and stores the bytes as they came.
+    # the re-serialisation fallback and stores the bytes as they came, keyed by the signed form.
     mode = MODES["amani-signature"]
     profile = str(uuid.uuid4())
     body = json.dumps({"event": "profile_update", "profile": {"id": profile, "status": "İzmir"}},
@@ -160,9 +160,12 @@ def test_body_file_is_sent_byte_for_byte(cli, stack, tmp_path):
     assert r.code == 0, r
     (line,) = r.lines()
     assert line["response"]["status"] == "stored" and line["event"] is None, r
-    assert line["response"]["key"] == sha256_hex(body.encode())
+    signed = json.dumps(json.loads(body)).encode()
+    assert line["response"]["key"] == sha256_hex(signed)
     item = stack.aws.get(f"amani#{line['response']['key']}")
     assert item["body"] == body and item["subject"] == profile
+    assert item["body_sha256"] == sha256_hex(body.encode())
+    assert item["message_sha256"] == sha256_hex(signed)
 
     # stdin, Alocity: the same bytes again are a duplicate.
     alocity_body = json.dumps({"Id": str(uuid.uuid4()), "EventCode": "door.tamper",

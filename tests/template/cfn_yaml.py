@@ -68,6 +68,43 @@ def rust_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def alternatives(value: Any) -> list[Any]:
+    """The values `value` can take: both branches of an {"Fn::If": [...]} (recursively), without
+    AWS::NoValue; otherwise just [value]."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        _, when_true, when_false = value["Fn::If"]
+        return alternatives(when_true) + alternatives(when_false)
+    return [] if value == {"Ref": "AWS::NoValue"} else [value]
+
+
+def event_types(function: dict[str, Any]) -> set[str]:
+    """Types of the function's SAM events (HttpApi, SQS, ...)."""
+    return {event["Type"] for event in function["Properties"].get("Events", {}).values()}
+
+
+def receivers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The Rust functions behind the HTTP API (one per provider)."""
+    return {k: f for k, f in rust_functions(template).items() if "HttpApi" in event_types(f)}
+
+
+def provider(function: dict[str, Any]) -> str | None:
+    """The provider a receiver serves: its binary's name without "-webhook" (the prefix its
+    bodies and quarantined deliveries are written under); None for any other function."""
+    binary = function["Metadata"]["BuildProperties"]["Binary"]
+    return binary.removesuffix("-webhook") if binary.endswith("-webhook") else None
+
+
+def sqs_event_queues(function: dict[str, Any]) -> list[str]:
+    """Logical ids of the queues the function has an SQS event source on."""
+    return [ref_target(event["Properties"]["Queue"])
+            for event in function["Properties"].get("Events", {}).values() if event["Type"] == "SQS"]
+
+
+def function_timeout(template: dict[str, Any], function: dict[str, Any]) -> Any:
+    """The function's Timeout, its own or the Globals'."""
+    return function["Properties"].get("Timeout", template.get("Globals", {}).get("Function", {}).get("Timeout"))
+
+
 def function_environment(template: dict[str, Any], function: dict[str, Any]) -> dict[str, Any]:
     """The function's environment variables with the Globals merged in (SAM's merge rule)."""
     merged: dict[str, Any] = {}

@@ -40,6 +40,17 @@ IRREGULAR_ACTIONS: dict[str, set[str]] = {
     "secretsmanager:BatchGetSecretValue": {
         "secretsmanager:BatchGetSecretValue", "secretsmanager:GetSecretValue",
     },
+    # SQS has no IAM actions of its own for the batch operations (Service Authorization
+    # Reference, Amazon SQS): each is authorised as its single-message action.
+    "sqs:SendMessageBatch": {"sqs:SendMessage"},
+    "sqs:DeleteMessageBatch": {"sqs:DeleteMessage"},
+    "sqs:ChangeMessageVisibilityBatch": {"sqs:ChangeMessageVisibility"},
+    # S3 (Service Authorization Reference, Amazon S3): HEAD of an object is authorised as
+    # s3:GetObject, listing as s3:ListBucket (on the bucket), a multi-object delete per object.
+    "s3:HeadObject": {"s3:GetObject"},
+    "s3:ListObjectsV2": {"s3:ListBucket"},
+    "s3:ListObjects": {"s3:ListBucket"},
+    "s3:DeleteObjects": {"s3:DeleteObject"},
 }
 
 # Operations an SDK client links for its own use, never called by our code: the S3 client's

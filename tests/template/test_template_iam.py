@@ -3,7 +3,8 @@
 The code side comes from the Rust code (see rust_aws_calls.py): exactly from the built binary (the
 operations linked into it), and as a cross-check from the sources. A new SDK call without a grant,
 or a grant the code no longer uses, fails here. Besides those actions a role may only write its
-own log group (the Lambda service does that with the role on the function's behalf).
+own log group and, for a function with an SQS event source, poll that queue: the Lambda service
+does both with the role on the function's behalf, so the function's code never calls them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ import cfn_yaml
 import rust_aws_calls
 
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# What Lambda's poller calls with the execution role for an SQS event source mapping (SQS
+# developer guide, "Configuring a queue to trigger a Lambda function"; the same three as the
+# AWSLambdaSQSQueueExecutionRole managed policy). Not sqs:ChangeMessageVisibility: the poller
+# leaves a failed message to the queue's visibility timeout.
+SQS_POLLER_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 IAM_POLICY_TYPES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy",
                     "AWS::IAM::UserPolicy", "AWS::IAM::GroupPolicy", "AWS::Serverless::Connector"}
 
@@ -41,14 +47,31 @@ def statements(template: dict[str, Any], function: dict[str, Any]) -> list[dict[
 
 
 def granted(template: dict[str, Any], function: dict[str, Any]) -> dict[str, list[Any]]:
-    """Action -> resources granted to the function."""
+    """Action -> resources granted to the function (both branches of a conditional resource)."""
     grants: dict[str, list[Any]] = {}
     for statement in statements(template, function):
         assert statement.get("Effect") == "Allow"
         assert "NotAction" not in statement and "NotResource" not in statement
+        resources = [r for resource in cfn_yaml.as_list(statement["Resource"]) for r in cfn_yaml.alternatives(resource)]
         for action in cfn_yaml.as_list(statement["Action"]):
-            grants.setdefault(action, []).extend(cfn_yaml.as_list(statement["Resource"]))
+            grants.setdefault(action, []).extend(resources)
     return grants
+
+
+def poller_actions(function: dict[str, Any]) -> set[str]:
+    """Actions the Lambda service calls with the function's role for its event sources."""
+    return SQS_POLLER_ACTIONS if cfn_yaml.sqs_event_queues(function) else set()
+
+
+def allowed_s3_resources(template: dict[str, Any], function: dict[str, Any], bucket_id: str) -> list[Any]:
+    """A receiver: its own body prefix and its own quarantine prefix. Any other function (the
+    drain): the body prefixes of all receivers, never quarantine/."""
+    own = cfn_yaml.provider(function)
+    if own:
+        return [{"Fn::Sub": f"${{{bucket_id}.Arn}}/{own}/*"},
+                {"Fn::Sub": f"${{{bucket_id}.Arn}}/quarantine/{own}/*"}]
+    return [{"Fn::Sub": f"${{{bucket_id}.Arn}}/{cfn_yaml.provider(f)}/*"}
+            for f in cfn_yaml.receivers(template).values()]
 
 
 def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) -> list[str]:
@@ -59,16 +82,18 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
     table_id = cfn_yaml.ref_target(env.get("EVENTS_TABLE"))
     secret_id = cfn_yaml.ref_target(env.get("WEBHOOK_SECRET_ID"))
     bucket_id = cfn_yaml.ref_target(env.get("PAYLOAD_BUCKET"))
-    # The functions write bodies under <provider>/ (shared/src/store/bodies.rs); the provider is
-    # the binary's name without "-webhook".
-    provider = function["Metadata"]["BuildProperties"]["Binary"].removesuffix("-webhook")
+    queue_id = cfn_yaml.ref_target(env.get("FALLBACK_QUEUE_URL"))  # Ref of a queue is its URL
+    # The receivers write bodies under <provider>/ (shared/src/store/bodies.rs) and refused
+    # deliveries under quarantine/<provider>/; the drain reads and writes the providers' bodies.
+    s3_resources = allowed_s3_resources(template, function, bucket_id) if bucket_id else []
     log_group_id = cfn_yaml.ref_target(function["Properties"].get("LoggingConfig", {}).get("LogGroup"))
+    poller = poller_actions(function)
     found = []
 
     non_log = {a for a in grants if not a.startswith("logs:")}
-    if missing := code_actions - non_log:
+    if missing := (code_actions | poller) - non_log:
         found.append(f"{logical_id}: code calls {sorted(missing)} but the role does not grant it")
-    if extra := non_log - code_actions:
+    if extra := non_log - code_actions - poller:
         found.append(f"{logical_id}: role grants {sorted(extra)} that the code never calls")
     if (log_actions := {a for a in grants if a.startswith("logs:")}) != LOG_ACTIONS:
         found.append(f"{logical_id}: log actions {sorted(log_actions)} != {sorted(LOG_ACTIONS)}")
@@ -88,9 +113,15 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
                 if resource != {"Fn::GetAtt": [table_id, "Arn"]}:
                     found.append(f"{logical_id}: {action} on {resource}, expected the EVENTS_TABLE table only")
             elif service == "s3":
-                own_prefix = {"Fn::Sub": f"${{{bucket_id}.Arn}}/{provider}/*"}
-                if not bucket_id or resource != own_prefix:
-                    found.append(f"{logical_id}: {action} on {resource}, expected {own_prefix} only")
+                if resource not in s3_resources:
+                    found.append(f"{logical_id}: {action} on {resource}, expected one of {s3_resources}")
+            elif service == "sqs":
+                if action in poller:
+                    queues = [{"Fn::GetAtt": [q, "Arn"]} for q in cfn_yaml.sqs_event_queues(function)]
+                    if resource not in queues:
+                        found.append(f"{logical_id}: {action} on {resource}, expected its SQS event source {queues}")
+                elif not queue_id or resource != {"Fn::GetAtt": [queue_id, "Arn"]}:
+                    found.append(f"{logical_id}: {action} on {resource}, expected its FALLBACK_QUEUE_URL queue only")
             elif service == "secretsmanager":
                 if resource != {"Ref": secret_id}:
                     found.append(f"{logical_id}: {action} on {resource}, expected its own WEBHOOK_SECRET_ID secret only")
@@ -145,8 +176,10 @@ def test_every_grant_is_called_in_the_source(template, cargo_metadata, logical_i
     every grant is scoped to the function's own resources."""
     called, where = rust_aws_calls.aws_actions_called(cargo_metadata, binary_name(template, logical_id))
     assert called, f"{logical_id}: no AWS SDK call found in its code; is the source scan broken?"
-    grants = {a for a in granted(template, template["Resources"][logical_id]) if not a.startswith("logs:")}
-    assert grants <= called, f"{logical_id}: grants {sorted(grants - called)} with no call in the code"
+    function = template["Resources"][logical_id]
+    grants = {a for a in granted(template, function) if not a.startswith("logs:")}
+    unused = grants - called - poller_actions(function)
+    assert not unused, f"{logical_id}: grants {sorted(unused)} with no call in the code"
     report = problems(template, logical_id, grants)  # the action sets agree here: checks scoping only
     assert not report, "\n".join(report)
     for action in sorted(called):
@@ -164,11 +197,16 @@ def test_source_scan_sees_every_linked_operation(template, cargo_metadata, logic
 
 def test_functions_read_only_their_own_secret(template, functions):
     secrets = {}
-    for logical_id, function in functions.items():
+    for logical_id, function in cfn_yaml.receivers(template).items():
         secret_id = cfn_yaml.ref_target(cfn_yaml.function_environment(template, function).get("WEBHOOK_SECRET_ID"))
         assert template["Resources"][secret_id]["Type"] == "AWS::SecretsManager::Secret"
         secrets[logical_id] = secret_id
+    assert len(secrets) == 4, f"expected one secret per provider: {secrets}"
     assert len(set(secrets.values())) == len(secrets), f"secrets shared between functions: {secrets}"
+    # The drain verifies nothing: no secret in its environment, none granted (problems() above).
+    for logical_id in functions.keys() - secrets.keys():
+        assert "WEBHOOK_SECRET_ID" not in cfn_yaml.function_environment(template, functions[logical_id]), logical_id
+        assert not [a for a in granted(template, functions[logical_id]) if a.startswith("secretsmanager:")], logical_id
 
 
 def test_no_other_iam_policies_in_template(template):
@@ -176,21 +214,50 @@ def test_no_other_iam_policies_in_template(template):
     assert not others, f"IAM grants outside the function roles: {others}"
 
 
+# ---- without a build: the roles fit the AWS calls issue 11 fixes for the code -----------------------
+
+# The calls the issue 11 contract gives each kind of function (the binary and source checks above
+# hold the code to them once it is built).
+RECEIVER_CALLS = {"dynamodb:PutItem", "dynamodb:DescribeTable", "secretsmanager:GetSecretValue",
+                  "s3:PutObject", "sqs:SendMessage"}
+DRAIN_CALLS = {"dynamodb:PutItem", "dynamodb:DescribeTable", "s3:GetObject", "s3:PutObject"}
+
+
+def expected_calls(function: dict[str, Any]) -> set[str]:
+    return RECEIVER_CALLS if "HttpApi" in cfn_yaml.event_types(function) else DRAIN_CALLS
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_grants_fit_the_contracted_calls(template, logical_id):
+    assert problems(template, logical_id, expected_calls(template["Resources"][logical_id])) == []
+
+
+def test_the_drain_has_an_sqs_event_source_and_the_receivers_none(template, functions):
+    with_sqs = {k for k, f in functions.items() if cfn_yaml.sqs_event_queues(f)}
+    assert with_sqs == {"DrainFunction"}
+    assert binary_name(template, "DrainFunction") == "webhook-drain"
+
+
 # ---- the checks above must be able to fail -----------------------------------------------------
+
+def role_policy(template: dict[str, Any], logical_id: str, name: str) -> dict[str, Any]:
+    """The first statement of the named policy of the function's role (to mutate in a copy)."""
+    role_id = cfn_yaml.ref_target(template["Resources"][logical_id]["Properties"]["Role"])
+    (policy,) = [p for p in template["Resources"][role_id]["Properties"]["Policies"] if p["PolicyName"] == name]
+    return policy["PolicyDocument"]["Statement"][0]
+
 
 def test_an_extra_grant_is_reported(template, functions):
     logical_id = next(iter(functions))
     mutated = copy.deepcopy(template)
-    role_id = cfn_yaml.ref_target(mutated["Resources"][logical_id]["Properties"]["Role"])
-    statement = mutated["Resources"][role_id]["Properties"]["Policies"][1]["PolicyDocument"]["Statement"][0]
+    statement = role_policy(mutated, logical_id, "store-events")
     statement["Action"] = cfn_yaml.as_list(statement["Action"]) + ["dynamodb:GetItem"]
-    code = {"dynamodb:PutItem", "dynamodb:DescribeTable", "secretsmanager:GetSecretValue"}
-    assert any("dynamodb:GetItem" in line and "never calls" in line for line in problems(mutated, logical_id, code))
+    assert any("dynamodb:GetItem" in line and "never calls" in line for line in problems(mutated, logical_id, RECEIVER_CALLS))
 
 
 def test_a_new_sdk_call_is_reported(template, functions):
     logical_id = next(iter(functions))
-    code = {"dynamodb:PutItem", "dynamodb:DescribeTable", "secretsmanager:GetSecretValue", "dynamodb:Query"}
+    code = RECEIVER_CALLS | {"dynamodb:Query"}
     assert any("dynamodb:Query" in line and "does not grant" in line for line in problems(template, logical_id, code))
 
 
@@ -199,8 +266,47 @@ def test_a_secret_of_another_function_is_reported(template, functions):
     mutated = copy.deepcopy(template)
     env = mutated["Resources"][first]["Properties"]["Environment"]["Variables"]
     env["WEBHOOK_SECRET_ID"] = cfn_yaml.function_environment(template, functions[second])["WEBHOOK_SECRET_ID"]
-    code = {"dynamodb:PutItem", "dynamodb:DescribeTable", "secretsmanager:GetSecretValue"}
-    assert any("own WEBHOOK_SECRET_ID" in line for line in problems(mutated, first, code))
+    assert any("own WEBHOOK_SECRET_ID" in line for line in problems(mutated, first, RECEIVER_CALLS))
+
+
+def test_poller_actions_without_an_sqs_event_source_are_reported(template):
+    mutated = copy.deepcopy(template)
+    statement = role_policy(mutated, "AlocitySelfieFunction", "queue-events-the-table-cannot-take")
+    statement["Action"] = ["sqs:SendMessage", "sqs:ReceiveMessage"]
+    assert any("sqs:ReceiveMessage" in line and "never calls" in line
+               for line in problems(mutated, "AlocitySelfieFunction", RECEIVER_CALLS))
+
+
+def test_missing_or_extra_poller_actions_of_the_drain_are_reported(template):
+    missing = copy.deepcopy(template)
+    role_policy(missing, "DrainFunction", "poll-fallback-queue")["Action"] = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+    assert any("sqs:GetQueueAttributes" in line and "does not grant" in line
+               for line in problems(missing, "DrainFunction", DRAIN_CALLS))
+    extra = copy.deepcopy(template)
+    statement = role_policy(extra, "DrainFunction", "poll-fallback-queue")
+    statement["Action"] = statement["Action"] + ["sqs:ChangeMessageVisibility"]
+    assert any("sqs:ChangeMessageVisibility" in line and "never calls" in line
+               for line in problems(extra, "DrainFunction", DRAIN_CALLS))
+
+
+def test_queue_grants_on_another_queue_are_reported(template):
+    mutated = copy.deepcopy(template)
+    dlq_arn = {"Fn::GetAtt": ["FallbackDeadLetterQueue", "Arn"]}
+    role_policy(mutated, "AmaniFunction", "queue-events-the-table-cannot-take")["Resource"] = dlq_arn
+    role_policy(mutated, "DrainFunction", "poll-fallback-queue")["Resource"] = dlq_arn
+    assert any("FALLBACK_QUEUE_URL queue only" in line for line in problems(mutated, "AmaniFunction", RECEIVER_CALLS))
+    assert any("SQS event source" in line for line in problems(mutated, "DrainFunction", DRAIN_CALLS))
+
+
+def test_s3_grants_outside_the_own_prefixes_are_reported(template):
+    mutated = copy.deepcopy(template)
+    # A receiver writing another provider's quarantine, the drain reading the quarantine.
+    statement = role_policy(mutated, "FaceioFunction", "store-large-bodies-and-quarantine")
+    statement["Resource"] = [statement["Resource"][0], {"Fn::Sub": "${PayloadBucket.Arn}/quarantine/amani/*"}]
+    statement = role_policy(mutated, "DrainFunction", "read-and-store-bodies")
+    statement["Resource"] = statement["Resource"] + [{"Fn::Sub": "${PayloadBucket.Arn}/quarantine/*"}]
+    assert any("quarantine/amani/" in line for line in problems(mutated, "FaceioFunction", RECEIVER_CALLS))
+    assert any("quarantine/*" in line for line in problems(mutated, "DrainFunction", DRAIN_CALLS))
 
 
 def test_scanner_sees_calls_but_not_comments_strings_or_tests():
@@ -237,3 +343,32 @@ def test_operation_names_map_to_iam_actions():
     assert rust_aws_calls.iam_actions("dynamodb", "put_item") == {"dynamodb:PutItem"}
     assert rust_aws_calls.iam_actions("secretsmanager", "get_secret_value") == {"secretsmanager:GetSecretValue"}
     assert "dynamodb:ConditionCheckItem" in rust_aws_calls.iam_actions("dynamodb", "transact_write_items")
+    assert rust_aws_calls.iam_actions("s3", "get_object") == {"s3:GetObject"}
+    assert rust_aws_calls.iam_actions("s3", "head_object") == {"s3:GetObject"}
+    assert rust_aws_calls.iam_actions("s3", "list_objects_v2") == {"s3:ListBucket"}
+    assert rust_aws_calls.iam_actions("s3", "delete_objects") == {"s3:DeleteObject"}
+    assert rust_aws_calls.iam_actions("sqs", "send_message") == {"sqs:SendMessage"}
+    assert rust_aws_calls.iam_actions("sqs", "send_message_batch") == {"sqs:SendMessage"}
+    assert rust_aws_calls.iam_actions("sqs", "receive_message") == {"sqs:ReceiveMessage"}
+    assert rust_aws_calls.iam_actions("sqs", "delete_message_batch") == {"sqs:DeleteMessage"}
+    assert rust_aws_calls.iam_actions("sqs", "get_queue_attributes") == {"sqs:GetQueueAttributes"}
+    assert rust_aws_calls.iam_actions("sqs", "change_message_visibility_batch") == {"sqs:ChangeMessageVisibility"}
+
+
+def test_sqs_calls_are_seen_in_source_and_binary():
+    sdks = {"aws-sdk-sqs": {"send_message", "send_message_batch", "receive_message"}}
+    code = rust_aws_calls.strip_rust("use aws_sdk_sqs::Client; fn f(c: &Client) { c.send_message().send(); }")
+    assert rust_aws_calls.calls_in_source(code, sdks) == {("sqs", "send_message")}
+    markers = {b"AmazonSQS.SendMessage": "send_message", b"AmazonSQS.SendMessageBatch": "send_message_batch"}
+    assert rust_aws_calls.operations_in_binary(b"\x00AmazonSQS.SendMessage\x00", markers) == {"send_message"}
+    assert rust_aws_calls.operations_in_binary(b"\x00AmazonSQS.SendMessageBatch\x00", markers) == {"send_message_batch"}
+
+
+def test_sqs_sdk_markers_are_its_wire_names(cargo_metadata):
+    """The binary scan finds SQS operations by the SDK's wire names (awsJson1_0: x-amz-target)."""
+    packages = [p for p in cargo_metadata["packages"] if p["name"] == "aws-sdk-sqs"]
+    assert packages, "aws-sdk-sqs is not resolved by cargo metadata, but the receivers are granted sqs:SendMessage"
+    for package in packages:
+        markers = rust_aws_calls.operation_markers(Path(package["manifest_path"]))
+        assert markers[b"AmazonSQS.SendMessage"] == "send_message", package["version"]
+        assert markers[b"AmazonSQS.ReceiveMessage"] == "receive_message", package["version"]

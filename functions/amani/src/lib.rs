@@ -15,6 +15,8 @@ use webhook_core::catalog::{
 };
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::{field_ci, scalar_text, unix_seconds_to_iso};
+use webhook_core::quarantine::Credentials;
+use webhook_core::verify::joined_header;
 use webhook_core::{
     IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
 };
@@ -244,6 +246,19 @@ impl Provider for Amani {
         }
     }
 
+    /// Signature mode: the signature header; token mode: the hash of the token.
+    fn held_credentials(&self, headers: &HeaderMap) -> Credentials {
+        match self.auth {
+            AmaniAuth::Signature => Credentials::signature(headers, SIGNATURE_HEADER),
+            AmaniAuth::Token { header } => {
+                match joined_header(headers, header, header).ok().flatten() {
+                    Some(value) if !value.trim().is_empty() => Credentials::tokens([value.trim()]),
+                    _ => Credentials::default(),
+                }
+            }
+        }
+    }
+
     fn parse(&self, body: &Value) -> Option<AmaniEvent> {
         AmaniEvent::from_json(body)
     }
@@ -325,6 +340,10 @@ impl Catalog for AmaniCatalog {
             event_code,
             subject,
         })
+    }
+
+    fn promoter(&self, env: &Env) -> Result<Box<dyn webhook_core::pipeline::Promote>, ConfigError> {
+        Ok(Box::new(Amani::from_env(env)?))
     }
 
     fn signer(&self, env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {

@@ -3,7 +3,8 @@
 
 use hmac::Mac as _;
 use http::{HeaderMap, HeaderName};
-use pyjson::python_dumps;
+use pyjson::dumped_form;
+use sha2::{Digest as _, Sha256};
 use webhook_core::verify::{
     DecodedSignature, Verified, VerifyError, decode_signature, joined_header, match_token, usable,
 };
@@ -20,7 +21,10 @@ pub const DEFAULT_TOKEN_HEADER: &str = "webhook-token";
 ///
 /// Amani builds `message` with Python's `json.dumps`. The body as received is tried first; when
 /// it does not match (a compact or re-encoded body), the body is re-serialised as `json.dumps`
-/// would and that is tried too. Candidates are taken in order, current first, each with both
+/// would and that is tried too ([`pyjson::dumped_form`]: a body with a repeated key or a
+/// byte-order mark is no re-spelling of any `json.dumps` output and gets no second try). When
+/// the re-serialised form is what matched, [`Verified::message_sha256`] is its SHA-256: the
+/// event is one signed message, however many spellings of it arrive. Candidates are taken in order, current first, each with both
 /// forms, so a compact body signed with the current secret costs two MACs, not one per secret
 /// and form. The re-serialisation is done at most once, and only when the raw body has failed.
 ///
@@ -44,18 +48,18 @@ pub fn verify_signature(
     // `json.dumps` form (nothing more to try).
     let mut dumped: Option<Option<Vec<u8>>> = None;
     for candidate in usable(secrets) {
-        let verified = Verified {
-            version: candidate.version,
-        };
         if signs(candidate, body, &signature) {
-            return Ok(verified);
+            return Ok(Verified::body(candidate.version));
         }
         let dumped =
-            dumped.get_or_insert_with(|| python_dumps(body).ok().filter(|dumped| dumped != body));
+            dumped.get_or_insert_with(|| dumped_form(body).ok().filter(|dumped| dumped != body));
         if let Some(dumped) = dumped
             && signs(candidate, dumped, &signature)
         {
-            return Ok(verified);
+            return Ok(Verified {
+                version: candidate.version,
+                message_sha256: Some(Sha256::digest(dumped.as_slice()).into()),
+            });
         }
     }
     Err(VerifyError::SignatureMismatch)
@@ -100,7 +104,7 @@ mod tests {
 
     use super::*;
 
-    fn check(body: &[u8], signed_by: &str, signed: &[u8]) -> Result<SecretVersion, VerifyError> {
+    fn verify(body: &[u8], signed_by: &str, signed: &[u8]) -> Result<Verified, VerifyError> {
         let secrets = [
             VersionedSecret::current("new-secret"),
             VersionedSecret::previous("old-secret"),
@@ -108,7 +112,40 @@ mod tests {
         let mut headers = HeaderMap::new();
         let value = sign(&Secret::new(signed_by), signed);
         headers.insert(SIGNATURE_HEADER, value.parse().unwrap());
-        verify_signature(&secrets, body, &headers).map(|verified| verified.version)
+        verify_signature(&secrets, body, &headers)
+    }
+
+    fn check(body: &[u8], signed_by: &str, signed: &[u8]) -> Result<SecretVersion, VerifyError> {
+        verify(body, signed_by, signed).map(|verified| verified.version)
+    }
+
+    #[test]
+    fn a_re_spelled_body_is_known_by_the_digest_of_the_signed_form() {
+        let dumped = br#"{"event": "profile_create", "score": 100.0}"#;
+        let digest: [u8; 32] = Sha256::digest(dumped).into();
+        assert_eq!(
+            verify(dumped, "new-secret", dumped).map(|v| v.message_sha256),
+            Ok(None)
+        );
+        for spelling in [
+            &br#"{"event":"profile_create","score":100.0}"#[..],
+            br#"{"event": "profile_create", "score": 1E2}"#,
+        ] {
+            assert_eq!(
+                verify(spelling, "new-secret", dumped).map(|v| v.message_sha256),
+                Ok(Some(digest))
+            );
+        }
+        // No dict holds a repeated key and json.dumps writes no byte-order mark.
+        for impossible in [
+            &br#"{"event": "profile_create", "score": 100.0, "score": 100.0}"#[..],
+            b"\xef\xbb\xbf{\"event\": \"profile_create\", \"score\": 100.0}",
+        ] {
+            assert_eq!(
+                check(impossible, "new-secret", dumped),
+                Err(VerifyError::SignatureMismatch)
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::Value;
 use webhook_core::catalog::{self, Catalog, Fresh, ProviderInfo, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::field_ci;
+use webhook_core::quarantine::Credentials;
 use webhook_core::{
     IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
 };
@@ -157,6 +158,20 @@ impl Provider for Faceio {
         scheme::verify(secrets, headers)
     }
 
+    /// The hash of each bearer token presented (either header).
+    fn held_credentials(&self, headers: &HeaderMap) -> Credentials {
+        let values: Vec<String> = [scheme::HEADER, scheme::FALLBACK_HEADER]
+            .into_iter()
+            .flat_map(|name| headers.get_all(name))
+            .filter_map(|value| value.to_str().ok().map(str::to_owned))
+            .collect();
+        Credentials::tokens(
+            values
+                .iter()
+                .filter_map(|value| scheme::parse_bearer(value)),
+        )
+    }
+
     fn parse(&self, body: &Value) -> Option<FaceioEvent> {
         FaceioEvent::deserialize(body).ok()
     }
@@ -229,6 +244,10 @@ impl Catalog for FaceioCatalog {
             event_code,
             subject: Some(facial_id),
         })
+    }
+
+    fn promoter(&self, env: &Env) -> Result<Box<dyn webhook_core::pipeline::Promote>, ConfigError> {
+        Ok(Box::new(Faceio::from_env(env)?))
     }
 
     fn signer(&self, _env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {

@@ -21,7 +21,7 @@ pub const DEFAULT_OFFLOAD_BYTES: usize = 256 * 1024;
 
 /// Where an offloaded body is: the item's `body_s3_bucket` and `body_s3_key`
 /// ([`super::schema::attr`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BodyLocation {
     /// The bucket.
     pub bucket: String,

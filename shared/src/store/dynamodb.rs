@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use super::attributes::{Item, json_to_attribute};
 use super::bodies::{BodyBucket, BodyLocation};
 use super::event::{EventRecord, EventStore, PutOutcome, StoreError};
-use super::schema::{self, RecordType, attr};
+use super::schema::{self, RecordType, attr, iso_millis};
+use crate::budget::Budget;
 
 /// Bodies larger than this are stored raw only: the parsed `payload` would repeat them and push
 /// the item towards DynamoDB's 400 KB item limit.
@@ -86,11 +87,14 @@ impl DynamoDbStore {
                 if failure.err().is_conditional_check_failed_exception() =>
             {
                 let existing_hash = match failure.err() {
-                    PutItemError::ConditionalCheckFailedException(exists) => exists
-                        .item()
-                        .and_then(|item| item.get(attr::BODY_SHA256))
-                        .and_then(|hash| hash.as_s().ok())
-                        .cloned(),
+                    PutItemError::ConditionalCheckFailedException(exists) => {
+                        exists.item().and_then(|item| {
+                            [attr::MESSAGE_SHA256, attr::BODY_SHA256]
+                                .iter()
+                                .find_map(|name| item.get(*name)?.as_s().ok())
+                                .cloned()
+                        })
+                    }
                     _ => None,
                 };
                 Ok(Some(existing_hash.unwrap_or_default()))
@@ -104,20 +108,37 @@ impl DynamoDbStore {
     async fn offload(&self, record: &EventRecord) -> Result<Option<BodyLocation>, StoreError> {
         match &self.bodies {
             Some(bodies) if bodies.takes(record.body.len()) => bodies
-                .put(record.provider, &record.body_sha256, &record.body)
+                .put(&record.provider, &record.body_sha256, &record.body)
                 .await
                 .map(Some),
             _ => Ok(None),
         }
     }
 
+    /// Puts `item`; when DynamoDB refuses the item itself, once more without its `payload` (the
+    /// parsed copy of the body, where every exotic value of the sender lives: an empty map key,
+    /// a number DynamoDB cannot hold). The body, its hash and the keys are always kept, so an
+    /// authentic event is never refused for its content.
+    async fn put_tolerant(&self, mut item: Item) -> Result<Option<String>, StoreError> {
+        match self.put(item.clone()).await {
+            Err(error) => match classify(&error) {
+                StoreError::Rejected(why) if item.remove(attr::PAYLOAD).is_some() => {
+                    tracing::warn!(error = %why, "item refused; storing it without its payload");
+                    self.put(item).await.map_err(|error| classify(&error))
+                }
+                other => Err(other),
+            },
+            Ok(existing) => Ok(existing),
+        }
+    }
+
     async fn put_record(&self, record: &EventRecord) -> Result<PutOutcome, StoreError> {
         let body_at = self.offload(record).await?;
         let item = to_item(record, self.retention_days, None, body_at.as_ref());
-        let Some(existing_hash) = self.put(item).await.map_err(|error| classify(&error))? else {
+        let Some(existing_hash) = self.put_tolerant(item).await? else {
             return Ok(PutOutcome::Stored);
         };
-        if existing_hash == record.body_sha256 {
+        if existing_hash == record.content_sha256() {
             return Ok(PutOutcome::Duplicate);
         }
         // Same key, different body: keep the original, keep the new body beside it. A repeat of
@@ -128,19 +149,27 @@ impl DynamoDbStore {
             Some(record.pk()),
             body_at.as_ref(),
         );
-        self.put(conflict).await.map_err(|error| classify(&error))?;
+        self.put_tolerant(conflict).await?;
         Ok(PutOutcome::Conflict)
     }
 }
 
 impl EventStore for DynamoDbStore {
-    async fn put_if_absent(&self, record: &EventRecord) -> Result<PutOutcome, StoreError> {
-        tokio::time::timeout(self.deadline, self.put_record(record))
+    /// Within `budget` and the store's own deadline, whichever ends first.
+    async fn put_if_absent(
+        &self,
+        record: &EventRecord,
+        budget: Budget,
+    ) -> Result<PutOutcome, StoreError> {
+        let budget = budget.capped(self.deadline);
+        let allowed = budget.remaining();
+        budget
+            .run(self.put_record(record))
             .await
-            .unwrap_or_else(|_| {
+            .unwrap_or_else(|| {
                 Err(StoreError::Unavailable(format!(
                     "no answer within {} ms",
-                    self.deadline.as_millis()
+                    allowed.as_millis()
                 )))
             })
     }
@@ -176,13 +205,13 @@ pub fn to_item(
         None => record.pk(),
     };
     put(attr::PK, AttributeValue::S(pk));
-    put(attr::PROVIDER, s(record.provider));
+    put(attr::PROVIDER, s(&record.provider));
     put(attr::IDEMPOTENCY_KEY, s(&record.idempotency_key));
     put(attr::EVENT_CODE, s(&record.event_code));
     put(
         attr::PROVIDER_DAY,
         AttributeValue::S(schema::provider_day(
-            record.provider,
+            &record.provider,
             &schema::utc_day(record.received_at_ms),
         )),
     );
@@ -190,7 +219,7 @@ pub fn to_item(
         put(attr::SUBJECT, s(subject));
         put(
             attr::PROVIDER_SUBJECT,
-            AttributeValue::S(schema::provider_subject(record.provider, subject)),
+            AttributeValue::S(schema::provider_subject(&record.provider, subject)),
         );
     }
     if let Some(time) = &record.provider_time {
@@ -219,6 +248,16 @@ pub fn to_item(
         );
     }
     put(attr::BODY_SHA256, s(&record.body_sha256));
+    if let Some(message) = &record.message_sha256 {
+        put(attr::MESSAGE_SHA256, s(message));
+    }
+    if let Some(promotion) = &record.promoted {
+        put(
+            attr::PROMOTED_AT,
+            AttributeValue::S(iso_millis(promotion.at_ms)),
+        );
+        put(attr::QUARANTINE_REASON, s(&promotion.reason));
+    }
     put(
         attr::BODY_SIZE,
         AttributeValue::N(record.body.len().to_string()),

@@ -5,13 +5,14 @@ use std::future::Future;
 use serde_json::Value;
 
 use super::schema::{self, iso_millis};
+use crate::budget::Budget;
 use crate::secret::SecretVersion;
 
 /// A verified delivery, ready to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
     /// Provider short name.
-    pub provider: &'static str,
+    pub provider: String,
     /// The deduplication key within the provider.
     pub idempotency_key: String,
     /// Event code, or `unparsed`.
@@ -32,22 +33,43 @@ pub struct EventRecord {
     pub body: Vec<u8>,
     /// Lower-case hex SHA-256 of `body`.
     pub body_sha256: String,
+    /// Lower-case hex SHA-256 of the message the signature covers, when that is not `body`
+    /// (Amani's `json.dumps` form of a re-spelled body).
+    pub message_sha256: Option<String>,
     /// The body parsed as JSON, when it is JSON.
     pub payload: Option<Value>,
     /// The signature header, for a later tamper audit (HMAC schemes only).
     pub signature: Option<String>,
+    /// Set when the delivery was refused on arrival, held in the quarantine and stored later.
+    pub promoted: Option<Promotion>,
+}
+
+/// How a quarantined delivery became an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promotion {
+    /// When it was promoted, unix milliseconds.
+    pub at_ms: i64,
+    /// Why it was refused on arrival (`signature_mismatch`, `token_mismatch`, `wrong_app`).
+    pub reason: String,
 }
 
 impl EventRecord {
     /// The table key: `<provider>#<idempotency key>` ([`schema::event_pk`]).
     pub fn pk(&self) -> String {
-        schema::event_pk(self.provider, &self.idempotency_key)
+        schema::event_pk(&self.provider, &self.idempotency_key)
+    }
+
+    /// What tells a duplicate from a conflict: the hash of the signed message. Two spellings of
+    /// one signed `json.dumps` document are one event; two bodies with one key and different
+    /// signed content are a conflict.
+    pub fn content_sha256(&self) -> &str {
+        self.message_sha256.as_deref().unwrap_or(&self.body_sha256)
     }
 
     /// The key of the record that keeps a different body delivered under the same key
     /// ([`schema::conflict_pk`]).
     pub fn conflict_pk(&self) -> String {
-        schema::conflict_pk(&self.pk(), &self.body_sha256)
+        schema::conflict_pk(&self.pk(), self.content_sha256())
     }
 
     /// `received_at` as ISO-8601 UTC with milliseconds (`2026-11-24T02:49:41.123Z`).
@@ -66,6 +88,9 @@ pub enum PutOutcome {
     /// The same key with a different body: the original is untouched, the new body is kept in
     /// a conflict record.
     Conflict,
+    /// The table could not take it now: it is in the fallback queue, and the drain will write it
+    /// with the same conditional put (`202`).
+    Queued,
 }
 
 impl PutOutcome {
@@ -75,6 +100,16 @@ impl PutOutcome {
             Self::Stored => "stored",
             Self::Duplicate => "duplicate",
             Self::Conflict => "conflict",
+            Self::Queued => "queued",
+        }
+    }
+
+    /// The HTTP status of the answer: `202` for a queued event (accepted, not yet in the
+    /// table), `200` otherwise.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::Queued => 202,
+            Self::Stored | Self::Duplicate | Self::Conflict => 200,
         }
     }
 }
@@ -92,10 +127,12 @@ pub enum StoreError {
 
 /// Durable, exactly-once storage of verified events.
 pub trait EventStore: Send + Sync {
-    /// Writes `record` unless its key exists. An existing key with the same body hash is a
-    /// duplicate; with another hash, the record is kept under its conflict key.
+    /// Writes `record` unless its key exists, within `budget`. An existing key with the same
+    /// content hash ([`EventRecord::content_sha256`]) is a duplicate; with another, the record
+    /// is kept under its conflict key.
     fn put_if_absent(
         &self,
         record: &EventRecord,
+        budget: Budget,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
 }

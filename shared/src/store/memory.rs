@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use super::event::{EventRecord, EventStore, PutOutcome, StoreError};
+use crate::budget::Budget;
 
 /// Records by key, behind a mutex. Can be told to fail, to exercise the `503` path.
 #[derive(Debug, Default)]
@@ -46,7 +47,11 @@ impl MemoryStore {
 }
 
 impl EventStore for MemoryStore {
-    async fn put_if_absent(&self, record: &EventRecord) -> Result<PutOutcome, StoreError> {
+    async fn put_if_absent(
+        &self,
+        record: &EventRecord,
+        _budget: Budget,
+    ) -> Result<PutOutcome, StoreError> {
         if let Some(error) = self
             .failing
             .lock()
@@ -62,7 +67,7 @@ impl EventStore for MemoryStore {
                 records.insert(pk, record.clone());
                 Ok(PutOutcome::Stored)
             }
-            Some(existing) if existing.body_sha256 == record.body_sha256 => {
+            Some(existing) if existing.content_sha256() == record.content_sha256() => {
                 Ok(PutOutcome::Duplicate)
             }
             Some(_) => {
@@ -72,5 +77,45 @@ impl EventStore for MemoryStore {
                 Ok(PutOutcome::Conflict)
             }
         }
+    }
+}
+
+/// An in-memory fallback queue for tests: keeps what it is given, or refuses everything.
+#[derive(Debug, Default)]
+pub struct MemoryQueue {
+    records: Mutex<Vec<EventRecord>>,
+    failing: Mutex<bool>,
+}
+
+impl MemoryQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every following send fail (or succeed again).
+    pub fn fail(&self, failing: bool) {
+        *self.failing.lock().unwrap_or_else(PoisonError::into_inner) = failing;
+    }
+
+    /// What was queued, in order.
+    pub fn records(&self) -> Vec<EventRecord> {
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl super::fallback::Enqueue for MemoryQueue {
+    async fn enqueue(&self, record: &EventRecord, _budget: Budget) -> Result<(), String> {
+        if *self.failing.lock().unwrap_or_else(PoisonError::into_inner) {
+            return Err("queue unavailable".into());
+        }
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(record.clone());
+        Ok(())
     }
 }

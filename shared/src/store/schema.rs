@@ -53,9 +53,16 @@ pub mod attr {
     pub const CONFLICT_OF: &str = "conflict_of";
     /// The TTL attribute: unix seconds (a number), when a retention is configured.
     pub const EXPIRES_AT: &str = "expires_at";
+    /// Lower-case hex SHA-256 of the message the signature covers, when it is not the body
+    /// (Amani's `json.dumps` form of a re-spelled body). Duplicates are told apart by it.
+    pub const MESSAGE_SHA256: &str = "message_sha256";
+    /// On an event stored by `webhooks quarantine promote`: when, [`super::iso_millis`].
+    pub const PROMOTED_AT: &str = "promoted_at";
+    /// On a promoted event: why the delivery was refused on arrival (`signature_mismatch`, …).
+    pub const QUARANTINE_REASON: &str = "quarantine_reason";
 
     /// Every attribute an item can have.
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 26] = [
         PK,
         PROVIDER,
         IDEMPOTENCY_KEY,
@@ -79,6 +86,9 @@ pub mod attr {
         RECORD_TYPE,
         CONFLICT_OF,
         EXPIRES_AT,
+        MESSAGE_SHA256,
+        PROMOTED_AT,
+        QUARANTINE_REASON,
     ];
 }
 
@@ -93,9 +103,28 @@ pub const PK_ABSENT: &str = "attribute_not_exists(pk)";
 /// Between an event's key and a conflicting body's hash in a conflict record's key.
 pub const CONFLICT_SEPARATOR: &str = "#conflict#";
 
-/// The table key of an event: `<provider>#<idempotency key>`.
+/// Longest idempotency key or subject used in a key as it is. DynamoDB refuses a partition key
+/// over 2048 bytes; a longer one (an Alocity `CorrelationId` of kilobytes) is replaced in the
+/// key by [`HASHED_PREFIX`] and its SHA-256, and kept whole in its own attribute. Half the
+/// limit leaves room for the provider and a conflict suffix.
+pub const MAX_KEY_PART_BYTES: usize = 1024;
+
+/// What a key part replaced by its hash begins with.
+pub const HASHED_PREFIX: &str = "sha256:";
+
+/// `part` as it appears in a key: itself, or `sha256:<hex>` when over [`MAX_KEY_PART_BYTES`].
+fn key_part(part: &str) -> std::borrow::Cow<'_, str> {
+    use sha2::Digest as _;
+    if part.len() <= MAX_KEY_PART_BYTES {
+        return part.into();
+    }
+    format!("{HASHED_PREFIX}{}", hex::encode(sha2::Sha256::digest(part))).into()
+}
+
+/// The table key of an event: `<provider>#<idempotency key>` (a key over
+/// [`MAX_KEY_PART_BYTES`] by its hash).
 pub fn event_pk(provider: &str, idempotency_key: &str) -> String {
-    format!("{provider}#{idempotency_key}")
+    format!("{provider}#{}", key_part(idempotency_key))
 }
 
 /// The key of the record that keeps a body with hex SHA-256 `body_sha256` delivered under the
@@ -114,9 +143,10 @@ pub fn provider_day(provider: &str, day: &str) -> String {
     format!("{provider}#{day}")
 }
 
-/// The partition of index `by-subject`: `<provider>#<subject>`.
+/// The partition of index `by-subject`: `<provider>#<subject>` (a subject over
+/// [`MAX_KEY_PART_BYTES`] by its hash).
 pub fn provider_subject(provider: &str, subject: &str) -> String {
-    format!("{provider}#{subject}")
+    format!("{provider}#{}", key_part(subject))
 }
 
 /// What kind of record an item is ([`attr::RECORD_TYPE`]).
@@ -181,6 +211,19 @@ mod tests {
         assert_eq!(provider_day("alocity", "2026-11-24"), "alocity#2026-11-24");
         assert_eq!(provider_subject("amani", "p-1"), "amani#p-1");
         assert_eq!(PK_ABSENT, format!("attribute_not_exists({})", attr::PK));
+    }
+
+    #[test]
+    fn over_long_key_parts_are_replaced_by_their_hash() {
+        let long = "k".repeat(MAX_KEY_PART_BYTES + 1);
+        // hashlib.sha256(b"k" * 1025).hexdigest(), from Python.
+        let expected =
+            "alocity#sha256:011cc8dcade24f43d2d7f95605d8481da1d0b86475def49be02bfc20cee86e65";
+        assert_eq!(event_pk("alocity", &long), expected);
+        assert!(event_pk("alocity", &long).len() < 100);
+        assert_eq!(provider_subject("alocity", &long), expected);
+        let edge = "k".repeat(MAX_KEY_PART_BYTES);
+        assert_eq!(event_pk("alocity", &edge), format!("alocity#{edge}"));
     }
 
     #[test]

@@ -112,9 +112,7 @@ impl AlocitySignature {
         for candidate in usable(secrets) {
             let mac = signed_input_mac(candidate, header.timestamp_text, body);
             if signatures.iter().any(|signature| signature.is(mac.clone())) {
-                return Ok(Verified {
-                    version: candidate.version,
-                });
+                return Ok(Verified::body(candidate.version));
             }
         }
         Err(VerifyError::SignatureMismatch)

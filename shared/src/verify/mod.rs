@@ -22,6 +22,19 @@ pub const TAG_BYTES: usize = 32;
 pub struct Verified {
     /// Which secret matched (current or previous).
     pub version: SecretVersion,
+    /// SHA-256 of the message the signature covers when that is not the body as received
+    /// (Amani's `json.dumps` form of a re-spelled body); `None` when it is the body.
+    pub message_sha256: Option<[u8; 32]>,
+}
+
+impl Verified {
+    /// The body as received was what the secret `version` proved.
+    pub fn body(version: SecretVersion) -> Self {
+        Self {
+            version,
+            message_sha256: None,
+        }
+    }
 }
 
 /// Why a request is not authentic. Every variant answers `401` with [`VerifyError::reason`].
@@ -118,9 +131,24 @@ pub fn match_token(secrets: &[VersionedSecret], tokens: &[&str]) -> Option<Verif
                 bool::from(token.as_bytes().ct_eq(candidate.secret.expose()))
             })
         })
-        .map(|candidate| Verified {
-            version: candidate.version,
+        .map(|candidate| Verified::body(candidate.version))
+}
+
+/// The first candidate secret whose SHA-256 is one of `hashes` (lower-case hex, as a quarantine
+/// keeps presented tokens), compared in constant time.
+pub fn match_token_hash(secrets: &[VersionedSecret], hashes: &[String]) -> Option<Verified> {
+    use sha2::Digest as _;
+    use subtle::ConstantTimeEq as _;
+    let hashes: Vec<[u8; 32]> = hashes
+        .iter()
+        .filter_map(|hash| <[u8; 32]>::try_from(hex::decode(hash).ok()?).ok())
+        .collect();
+    usable(secrets)
+        .find(|candidate| {
+            let digest: [u8; 32] = sha2::Sha256::digest(candidate.secret.expose()).into();
+            hashes.iter().any(|hash| bool::from(hash.ct_eq(&digest)))
         })
+        .map(|candidate| Verified::body(candidate.version))
 }
 
 /// Standard base64 with padding, also accepting unpadded input (padding carries no information).
@@ -230,6 +258,32 @@ mod tests {
             );
         }
         assert!(!DecodedSignature::WrongLength.is(tag(b"message")));
+    }
+
+    #[test]
+    fn a_token_hash_matches_only_its_secret() {
+        let secrets = [
+            VersionedSecret::current("new-token"),
+            VersionedSecret::previous("old-token"),
+        ];
+        // hashlib.sha256(b"old-token").hexdigest(), from Python.
+        let old = "9bdf10a691a1cfda89d9ff66629d1609ab176cec9b6a3146a8929f28937a9fce".to_owned();
+        assert_eq!(
+            match_token_hash(&secrets, &["zz".into(), old.clone()]).map(|v| v.version),
+            Some(SecretVersion::Previous)
+        );
+        let mut other = old.into_bytes();
+        other[0] = b'8';
+        assert_eq!(
+            match_token_hash(&secrets, &[String::from_utf8(other).unwrap()]),
+            None
+        );
+        // hashlib.sha256(b"").hexdigest(): an empty secret never matches.
+        let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned();
+        assert_eq!(
+            match_token_hash(&[VersionedSecret::current("")], &[empty]),
+            None
+        );
     }
 
     #[test]

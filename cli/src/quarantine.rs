@@ -1,0 +1,313 @@
+//! `webhooks quarantine list | promote`: the deliveries the functions refused because no current
+//! secret matched them, held in the payload bucket ([`webhook_core::quarantine`]).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde_json::json;
+use webhook_core::VersionedSecret;
+use webhook_core::budget::Budget;
+use webhook_core::config::Env;
+use webhook_core::pipeline::{Promote, PromoteError};
+use webhook_core::quarantine::{self, Held};
+use webhook_core::store::bodies::{DEFAULT_OFFLOAD_BYTES, s3_client};
+use webhook_core::store::schema::iso_millis;
+use webhook_core::store::{BodyBucket, DynamoDbStore, EventStore as _};
+
+use crate::args::{BucketArgs, PromoteArgs, QuarantineListArgs, SettingArg};
+use crate::aws::{self, Target};
+use crate::error::CliError;
+use crate::output::{self, Table};
+use crate::registry::{self, ProviderArg};
+
+/// The bucket `make dev` creates.
+pub const DEFAULT_BUCKET: &str = "webhook-payloads";
+/// The stack output naming the bucket (template.yaml).
+const BUCKET_OUTPUT: &str = "PayloadBucketName";
+
+/// The AWS configuration and the bucket: `--bucket`, else the stack's, else `PAYLOAD_BUCKET`,
+/// else the local stack's (and then the local endpoint).
+async fn bucket(
+    endpoint: Option<&str>,
+    args: &BucketArgs,
+    stack: Option<&str>,
+) -> Result<(SdkConfig, String), CliError> {
+    let env_bucket = std::env::var("PAYLOAD_BUCKET")
+        .ok()
+        .filter(|name| !name.trim().is_empty());
+    let local_by_default = args.bucket.is_none() && stack.is_none() && env_bucket.is_none();
+    let target = Target::choose(endpoint, aws::env_endpoint().as_deref(), local_by_default);
+    let config = aws::sdk_config(&target).await;
+    let name = match (&args.bucket, stack, env_bucket) {
+        (Some(name), _, _) => name.clone(),
+        (None, Some(stack), _) => aws::stack_output(&config, stack, BUCKET_OUTPUT).await?,
+        (None, None, Some(name)) => name,
+        (None, None, None) => DEFAULT_BUCKET.to_owned(),
+    };
+    Ok((config, name))
+}
+
+/// Every held delivery (of `provider` when given), oldest first, with its key.
+async fn held(
+    config: &SdkConfig,
+    bucket: &str,
+    provider: Option<ProviderArg>,
+) -> Result<Vec<(String, Held)>, CliError> {
+    let client = s3_client(config);
+    let prefix = Held::prefix(provider.map(ProviderArg::name));
+    let keys = quarantine::list(&client, bucket, &prefix)
+        .await
+        .map_err(CliError::failed)?;
+    let mut found = Vec::with_capacity(keys.len());
+    for key in keys {
+        let held = quarantine::read(&client, bucket, &key)
+            .await
+            .map_err(CliError::failed)?;
+        found.push((key, held));
+    }
+    Ok(found)
+}
+
+fn size(held: &Held) -> usize {
+    held.body_base64.len() / 4 * 3
+}
+
+/// `webhooks quarantine list`.
+///
+/// # Errors
+/// The bucket cannot be listed or read.
+pub async fn list(
+    args: &QuarantineListArgs,
+    json: bool,
+    endpoint: Option<&str>,
+) -> Result<bool, CliError> {
+    let (config, bucket) = bucket(endpoint, &args.bucket, args.stack.as_deref()).await?;
+    let found = held(&config, &bucket, args.provider).await?;
+    if json {
+        let lines: String = found
+            .iter()
+            .map(|(key, held)| {
+                output::json_line(&json!({
+                    "provider": held.provider,
+                    "object": key,
+                    "reason": held.reason,
+                    "received_at": iso_millis(held.received_at_ms),
+                    "request_id": held.request_id,
+                    "bytes": size(held),
+                }))
+            })
+            .collect();
+        output::print(&lines)?;
+    } else {
+        let mut table = Table::new(&["PROVIDER", "RECEIVED AT", "REASON", "BYTES", "OBJECT"]);
+        for (key, held) in &found {
+            table.push(vec![
+                held.provider.clone(),
+                iso_millis(held.received_at_ms),
+                held.reason.clone(),
+                size(held).to_string(),
+                key.clone(),
+            ]);
+        }
+        if !table.is_empty() {
+            output::print(&table.render())?;
+        }
+    }
+    output::note(
+        json,
+        &format!(
+            "{} held deliveries in s3://{bucket}/{}",
+            found.len(),
+            Held::prefix(None)
+        ),
+    );
+    Ok(true)
+}
+
+/// Each provider's promoter and secrets, made once, when first needed.
+struct Providers<'a> {
+    config: &'a SdkConfig,
+    args: &'a PromoteArgs,
+    ready: HashMap<String, (Box<dyn Promote>, Vec<VersionedSecret>)>,
+}
+
+impl Providers<'_> {
+    async fn get(
+        &mut self,
+        name: &str,
+    ) -> Result<&(Box<dyn Promote>, Vec<VersionedSecret>), CliError> {
+        if !self.ready.contains_key(name) {
+            let provider = registry::find(name).ok_or_else(|| {
+                CliError::failed(format!(
+                    "a held delivery names an unknown provider {name:?}"
+                ))
+            })?;
+            let promoter = provider
+                .catalog()
+                .promoter(&settings(provider, &self.args.settings))
+                .map_err(|error| CliError::usage(error.to_string()))?;
+            let secret_id = self
+                .args
+                .secret_id
+                .clone()
+                .unwrap_or_else(|| provider.catalog().secret_id());
+            let secrets = aws::secrets(self.config, &secret_id).await?;
+            self.ready.insert(name.to_owned(), (promoter, secrets));
+        }
+        self.ready
+            .get(name)
+            .ok_or_else(|| CliError::failed("provider cache"))
+    }
+}
+
+/// The provider's settings: its local-stack values, overridden by those of its own given.
+fn settings(provider: ProviderArg, given: &[SettingArg]) -> Env {
+    let catalog = provider.catalog();
+    let own = |setting: &&SettingArg| {
+        catalog
+            .settings()
+            .iter()
+            .any(|own| own.flag == setting.flag)
+    };
+    let dev = catalog.dev_env();
+    Env::from_pairs(
+        dev.iter().copied().chain(
+            given
+                .iter()
+                .filter(own)
+                .map(|given| (given.env, given.value.as_str())),
+        ),
+    )
+}
+
+/// A setting given for no provider being promoted is a usage error.
+fn check_settings(args: &PromoteArgs) -> Result<(), CliError> {
+    let providers: Vec<ProviderArg> = args
+        .provider
+        .map_or_else(|| registry::all().collect(), |provider| vec![provider]);
+    match args.settings.iter().find(|given| {
+        !providers.iter().any(|p| {
+            p.catalog()
+                .settings()
+                .iter()
+                .any(|own| own.flag == given.flag)
+        })
+    }) {
+        Some(foreign) => Err(CliError::usage(format!(
+            "--{} does not apply to {}",
+            foreign.flag,
+            registry::names(&providers)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `webhooks quarantine promote`: `Ok(true)` whatever stays held (forgeries are expected).
+///
+/// # Errors
+/// The bucket, a secret or the table cannot be read or written.
+pub async fn promote(
+    args: &PromoteArgs,
+    json: bool,
+    endpoint: Option<&str>,
+) -> Result<bool, CliError> {
+    check_settings(args)?;
+    let (_, reader) = aws::table_reader(endpoint, &args.table).await?;
+    let (config, bucket) = bucket(endpoint, &args.bucket, args.table.stack.as_deref()).await?;
+    let store = writer(&config, reader.table(), &bucket);
+    let found = held(&config, &bucket, args.provider).await?;
+    let mut providers = Providers {
+        config: &config,
+        args,
+        ready: HashMap::new(),
+    };
+    let client = s3_client(&config);
+    let mut table = Table::new(&["PROVIDER", "RECEIVED AT", "REASON", "OUTCOME", "OBJECT"]);
+    let mut lines = String::new();
+    let (mut stored, mut kept) = (0, 0);
+    for (key, held) in &found {
+        let (promoter, secrets) = providers.get(&held.provider).await?;
+        let outcome = match promoter.promote(secrets, held, webhook_core::clock::now_ms()) {
+            Err(PromoteError::NotAuthentic(_)) => {
+                kept += 1;
+                "not_authentic"
+            }
+            Err(PromoteError::Unreadable(why)) => {
+                return Err(CliError::failed(format!("{key}: {why}")));
+            }
+            Ok(_) if args.dry_run => {
+                stored += 1;
+                "would_promote"
+            }
+            Ok(record) => {
+                let outcome = store
+                    .put_if_absent(&record, Budget::from_now(Duration::from_secs(30)))
+                    .await
+                    .map_err(|error| CliError::failed(format!("{key}: {error}")))?;
+                quarantine::remove(&client, &bucket, key)
+                    .await
+                    .map_err(CliError::failed)?;
+                stored += 1;
+                outcome.status()
+            }
+        };
+        if json {
+            lines.push_str(&output::json_line(&json!({
+                "provider": held.provider,
+                "object": key,
+                "reason": held.reason,
+                "received_at": iso_millis(held.received_at_ms),
+                "outcome": outcome,
+            })));
+        } else {
+            table.push(vec![
+                held.provider.clone(),
+                iso_millis(held.received_at_ms),
+                held.reason.clone(),
+                outcome.to_owned(),
+                key.clone(),
+            ]);
+        }
+    }
+    if json {
+        output::print(&lines)?;
+    } else if !table.is_empty() {
+        output::print(&table.render())?;
+    }
+    output::note(
+        json,
+        &format!(
+            "{} of {} held deliveries {} into table {}; {kept} still not authentic (kept until \
+             they expire)",
+            stored,
+            found.len(),
+            if args.dry_run {
+                "would be stored"
+            } else {
+                "stored"
+            },
+            reader.table()
+        ),
+    );
+    Ok(true)
+}
+
+/// The table writer the functions use, bodies over the threshold to the bucket.
+fn writer(config: &SdkConfig, table: &str, bucket: &str) -> DynamoDbStore {
+    let retention = std::env::var("RETENTION_DAYS")
+        .ok()
+        .and_then(|days| days.trim().parse().ok())
+        .filter(|days: &u32| *days > 0);
+    DynamoDbStore::new(
+        aws_sdk_dynamodb::Client::new(config),
+        table,
+        retention,
+        Duration::from_secs(30),
+    )
+    .with_body_bucket(BodyBucket::new(
+        s3_client(config),
+        bucket,
+        DEFAULT_OFFLOAD_BYTES,
+    ))
+}
