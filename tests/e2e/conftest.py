@@ -31,6 +31,7 @@ import atexit
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -378,13 +379,21 @@ class Aws:
         return out
 
 
-def quarantine_key_matches(key: str, provider: str, body: bytes) -> bool:
-    """Whether `key` is the held object of `body`:
-    quarantine/<provider>/<YYYY-MM-DD>/<received_at_ms>-<first 16 hex of the body's SHA-256>.json"""
-    import re
+# quarantine/<provider>/<YYYY-MM-DD>/<received_at_ms>-<first 16 hex of the body's SHA-256>.json
+QUARANTINE_KEY = re.compile(re.escape(QUARANTINE_PREFIX)
+                            + r"(?P<provider>[^/]+)/\d{4}-\d\d-\d\d/\d+-(?P<digest>[0-9a-f]{16})\.json")
 
-    return re.fullmatch(rf"{re.escape(QUARANTINE_PREFIX + provider)}/\d{{4}}-\d\d-\d\d/\d+-"
-                        rf"{sha256_hex(body)[:16]}\.json", key) is not None
+
+def held_digest(key: str) -> tuple[str, str] | None:
+    """(provider, first 16 hex of the body's SHA-256) of a held object's key; None if the key does
+    not have the quarantine's shape."""
+    match = QUARANTINE_KEY.fullmatch(key)
+    return (match["provider"], match["digest"]) if match else None
+
+
+def quarantine_key_matches(key: str, provider: str, body: bytes) -> bool:
+    """Whether `key` is the held object of `body`, delivered to `provider`."""
+    return held_digest(key) == (provider, sha256_hex(body)[:16])
 
 
 def json_as_dynamo(body: bytes) -> Any:
@@ -484,6 +493,13 @@ def local_aws_env(endpoint: str, drop: tuple[str, ...] = ()) -> dict[str, str]:
         "EVENTS_TABLE": TABLE,
     })
     return env
+
+
+def queue_url_via(queue_url: str, endpoint: str) -> str:
+    """The queue URL with its scheme, host and port replaced by `endpoint` (a proxy): the SDK sends
+    SQS calls to its configured endpoint, but one that took the host from the queue URL would
+    then still go through the proxy (moto finds the queue by the URL's last part)."""
+    return endpoint.rstrip("/") + "/" + queue_url.split("/", 3)[3]
 
 
 def base_env(proxy_endpoint: str, queue_url: str | None = None) -> dict[str, str]:
@@ -769,8 +785,15 @@ def percentile_ms(values: list[float], share: float) -> int | None:
 def publish_figures(config, log_dir: Path, name: str, figures: dict[str, Any]) -> None:
     """Figures to .local/e2e/<run>/<name>.json and .local/e2e/<name>-latest.json, and to the
     terminal."""
+    def plain(value: Any) -> Any:  # JSON object keys are text (a Counter of answers may hold None)
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
     figures["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    text = json.dumps(figures, indent=2, sort_keys=True)
+    text = json.dumps(plain(figures), indent=2, sort_keys=True, default=str)
     (log_dir / f"{name}.json").write_text(text + "\n")
     (REPO / ".local" / "e2e" / f"{name}-latest.json").write_text(text + "\n")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -857,7 +880,7 @@ def stack(processes, aws, proxy):
     if not CARGO_LAMBDA.exists():
         pytest.fail(f"{CARGO_LAMBDA} missing: run `make tools` (scripts/tools.sh)", pytrace=False)
     prebuild(processes)
-    env = base_env(proxy.endpoint, aws.queue_url())
+    env = base_env(proxy.endpoint, queue_url_via(aws.queue_url(), proxy.endpoint))
     instances: dict[str, Instance] = {
         "main": Instance("main", free_port(), dict(env), [m.binary for m in MODES.values() if m.instance == "main"]),
         "token": Instance("token", free_port(), {**env, "AMANI_AUTH_MODE": "token",

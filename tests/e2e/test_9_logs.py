@@ -81,6 +81,7 @@ def test_logs_of_the_whole_run_leak_no_secret_signature_or_body(processes):
     for secret in sorted(_secrets()):
         assert secret not in everything, f"a secret appears in the logs ({secret[:6]}…)"
     assert "e2e-rotated-" not in everything, "a rotated secret appears in the logs"
+    assert "e2e-quarantine-" not in everything, "a quarantine test secret appears in the logs (test_10)"
 
     for name, text in logs.items():
         for line in _function_lines(text):
