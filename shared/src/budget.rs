@@ -36,10 +36,16 @@ impl Budget {
     /// timeout is 1 s); local emulators announce such values (`cargo lambda watch` does), so it
     /// counts as unknown and [`MAX_REQUEST_TIME`] applies.
     pub fn for_request(deadline_ms: u64, now_ms: i64) -> Self {
+        Self::for_invocation(deadline_ms, now_ms, MAX_REQUEST_TIME)
+    }
+
+    /// As [`Budget::for_request`] with another cap: until [`ANSWER_MARGIN`] before the Lambda
+    /// deadline, at most `cap`, and `cap` when the deadline had already passed on arrival.
+    pub fn for_invocation(deadline_ms: u64, now_ms: i64, cap: Duration) -> Self {
         if i128::from(deadline_ms) <= i128::from(now_ms) {
-            return Self::from_now(MAX_REQUEST_TIME);
+            return Self::from_now(cap);
         }
-        Self::before_deadline(deadline_ms, now_ms).capped(MAX_REQUEST_TIME)
+        Self::before_deadline(deadline_ms, now_ms).capped(cap)
     }
 
     /// Until [`ANSWER_MARGIN`] before the Lambda deadline `deadline_ms` (unix milliseconds)

@@ -20,6 +20,10 @@ use webhook_core::config::{Env, Settings};
 use webhook_core::store::bodies::{self, get_body};
 use webhook_core::store::{BodyLocation, EventStore, PutOutcome, QueuedBody, QueuedEvent};
 
+/// A batch never takes longer than this (the template's timeout is 30 s; the Lambda deadline,
+/// when earlier, wins).
+pub const MAX_BATCH_TIME: Duration = Duration::from_secs(29);
+
 /// The name the drain logs under (and reads its settings as).
 pub const NAME: &str = "drain";
 
@@ -168,7 +172,7 @@ pub async fn run() -> Result<(), Error> {
     let drain = Drain::new(table, bodies::s3_client(&aws), settings.store_deadline);
     let drain = &drain;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let deadline = Budget::before_deadline(event.context.deadline, now_ms());
+        let deadline = Budget::for_invocation(event.context.deadline, now_ms(), MAX_BATCH_TIME);
         Ok::<BatchResponse, Error>(drain.handle(event.payload, deadline).await)
     }))
     .await
