@@ -14,7 +14,8 @@ pub type Item = HashMap<String, AttributeValue>;
 const MAX_DEPTH: usize = 30;
 
 /// JSON as native DynamoDB types (maps, lists, numbers, strings), readable in the console and
-/// usable in filter expressions; `None` when nested deeper than DynamoDB allows.
+/// usable in filter expressions; `None` when nested deeper than DynamoDB allows or when an object
+/// has an empty key (DynamoDB refuses an empty attribute name, even inside a map).
 pub fn json_to_attribute(value: &Value, depth: usize) -> Option<AttributeValue> {
     Some(match value {
         Value::Null => AttributeValue::Null(true),
@@ -39,7 +40,12 @@ pub fn json_to_attribute(value: &Value, depth: usize) -> Option<AttributeValue> 
             AttributeValue::M(
                 fields
                     .iter()
-                    .map(|(key, item)| Some((key.clone(), json_to_attribute(item, depth + 1)?)))
+                    .map(|(key, item)| {
+                        if key.is_empty() {
+                            return None;
+                        }
+                        Some((key.clone(), json_to_attribute(item, depth + 1)?))
+                    })
                     .collect::<Option<_>>()?,
             )
         }
@@ -132,6 +138,11 @@ mod tests {
         let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
         let value: Value = serde_json::from_str(&deep).unwrap();
         assert_eq!(json_to_attribute(&value, 1), None);
+        for empty_key in [r#"{"": 1}"#, r#"{"a": [{"b": {"": null}}]}"#] {
+            let value: Value = serde_json::from_str(empty_key).unwrap();
+            assert_eq!(json_to_attribute(&value, 1), None, "{empty_key}");
+        }
+        assert!(json_to_attribute(&serde_json::json!({"a": ""}), 1).is_some());
         let numbers: Value = serde_json::from_str(
             "[1e300, 1e-200, 42, 0.0, 123456789012345678901234567890, \
              1234567890123456789012345678901234567890, -98765432109876543210, 2.5e-7, \
