@@ -130,7 +130,9 @@ pub struct Settings {
     pub secret_id: String,
     /// `SECRET_CACHE_TTL_SECS` (default 300).
     pub secret_cache_ttl: Duration,
-    /// `STORE_DEADLINE_MS` (default 4000): total time for a put, retries included.
+    /// `STORE_DEADLINE_MS` (default 1900): total time for a put, retries included. With the two
+    /// secret fetches (0.8 s each) and the queue's reserve (1 s) it adds up to the request budget
+    /// (4.5 s), under the 5 s function timeout.
     pub store_deadline: Duration,
     /// `RETENTION_DAYS` (unset or 0 keeps events forever).
     pub retention_days: Option<u32>,
@@ -153,6 +155,9 @@ pub struct Settings {
     pub quarantine_bytes_per_minute: u64,
 }
 
+/// Default `STORE_DEADLINE_MS`.
+pub const DEFAULT_STORE_DEADLINE_MS: u64 = 1900;
+
 /// Default body cap: Lambda's synchronous payload limit.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 6 * 1024 * 1024;
 
@@ -171,7 +176,9 @@ impl Settings {
                 .get("WEBHOOK_SECRET_ID")
                 .map_or_else(|| default_secret_id(provider), str::to_owned),
             secret_cache_ttl: Duration::from_secs(env.positive_or("SECRET_CACHE_TTL_SECS", 300)?),
-            store_deadline: Duration::from_millis(env.positive_or("STORE_DEADLINE_MS", 4000)?),
+            store_deadline: Duration::from_millis(
+                env.positive_or("STORE_DEADLINE_MS", DEFAULT_STORE_DEADLINE_MS)?,
+            ),
             retention_days: (retention > 0).then_some(retention),
             max_body_bytes: usize::try_from(max_body).map_err(|_| ConfigError {
                 name: "MAX_BODY_BYTES",
@@ -199,6 +206,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_configured_timeouts_add_up_to_the_request_budget() {
+        use crate::budget::{ANSWER_MARGIN, MAX_REQUEST_TIME};
+        use crate::secrets::SecretsManagerFetcher;
+        use crate::store::fallback::QUEUE_RESERVE;
+        // A miss costs two secret fetches (the cached load and the refresh), then the table,
+        // then what is kept for the queue.
+        let worst = SecretsManagerFetcher::DEFAULT_DEADLINE * 2
+            + Duration::from_millis(DEFAULT_STORE_DEADLINE_MS)
+            + QUEUE_RESERVE;
+        assert!(worst <= MAX_REQUEST_TIME, "{worst:?}");
+        assert!(MAX_REQUEST_TIME + ANSWER_MARGIN < Duration::from_secs(5));
+    }
+
+    #[test]
     fn defaults_apply_when_only_the_table_is_set() {
         let settings = Settings::from_env(
             &Env::from_pairs([("EVENTS_TABLE", "events")]),
@@ -207,7 +228,7 @@ mod tests {
         .unwrap();
         assert_eq!(settings.secret_id, "webhooks/some-provider");
         assert_eq!(settings.secret_cache_ttl, Duration::from_secs(300));
-        assert_eq!(settings.store_deadline, Duration::from_secs(4));
+        assert_eq!(settings.store_deadline, Duration::from_millis(1900));
         assert_eq!(settings.retention_days, None);
         assert_eq!(settings.max_body_bytes, 6 * 1024 * 1024);
         assert_eq!(settings.payload_bucket, None);

@@ -888,3 +888,46 @@ def test_amani_respellings_of_one_signed_body_are_one_event(healthy):
         "stored_body_is": stored_form,
     }
     assert not problems, describe_problems(problems, nl.logs())
+
+
+# ---------------------------------------------------------------------------------------------
+# h. A body too large for a queue message travels as its S3 pointer
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_large_body_is_queued_as_its_s3_pointer_and_drained(healthy):
+    nl = healthy
+    mode = MODES["alocity-selfie"]
+    small = fresh_event(mode)
+    # A `Template` event's photo: 400 KiB of base64, over both the offload threshold (256 KiB)
+    # and SQS's message limit (256 KiB).
+    doc = json.loads(small.body)
+    doc["Payload"] = {**(doc.get("Payload") or {}), "image": "A" * (400 * 1024)}
+    body = json.dumps(doc).encode()
+    event = Event(mode, body, small.key, small.subject, small.event_code, small.marker)
+    before = nl.aws.pks()
+
+    # Given the table unreachable, S3 and the queue up: the event is queued, its body in S3.
+    nl.ddb_proxy.cut("refuse")
+    try:
+        answer = deliver(nl.instance(mode.name), event)
+    finally:
+        nl.ddb_proxy.restore()
+    assert status_of(answer) == "202 queued", (answer.json, nl.logs())
+    assert nl.aws.queue_depth() == 1
+
+    # When the drain runs, the event is stored once, pointing at the object holding its body.
+    summary = nl.drain()
+    problems = check_drained(nl, summary)
+    new = nl.aws.new_items(before)
+    assert not problems, describe_problems(problems, nl.logs())
+    assert list(new) == [event.pk], list(new)
+    item = new[event.pk]
+    assert "body" not in item and "payload" not in item
+    assert item["body_s3_key"] == f"{mode.provider}/{sha256_hex(body)}"
+    assert item["body_sha256"] == sha256_hex(body) and int(item["body_size"]) == len(body)
+    assert nl.aws.body_object(item["body_s3_key"]) == body
+    # And the same delivery again, the table back, is a duplicate.
+    assert status_of(deliver(nl.instance(mode.name), event)) == "200 duplicate"
+    FIGURES["large_body_queued"] = {"body_bytes": len(body), "answer": status_of(answer),
+                                    "pump": pump_figures(summary)}
