@@ -233,7 +233,7 @@ fn send_after_help() -> String {
     for catalog in PROVIDERS {
         let _ = writeln!(text, "  {:width$}{}", catalog.name(), catalog.signing());
     }
-    text.push_str("\nExit status: 0 when every answer is 200 (401 with --tamper), else 1.");
+    text.push_str("\nExit status: 0 when every answer is 200 or 202 (401 with --tamper), else 1.");
     text
 }
 

@@ -144,9 +144,14 @@ impl Sent {
         self.response.get("key").and_then(Value::as_str)
     }
 
-    /// True when the answer is what this send expects: 200, or 401 for a tampered request.
+    /// True when the answer is what this send expects: 200 (or 202, queued for the table), or 401
+    /// for a tampered request.
     pub fn as_expected(&self, tamper: bool) -> bool {
-        self.status == Some(if tamper { 401 } else { 200 })
+        if tamper {
+            self.status == Some(401)
+        } else {
+            matches!(self.status, Some(200 | 202))
+        }
     }
 
     fn to_json(&self, provider: ProviderArg, url: &reqwest::Url, tamper: bool) -> Value {
@@ -265,7 +270,7 @@ pub async fn run(
         output::print(&table(&sent).render())?;
     }
     if unexpected > 0 {
-        let expected = if args.tamper { "401" } else { "200" };
+        let expected = if args.tamper { "401" } else { "200 or 202" };
         eprintln!("webhooks: {unexpected} of {total} answers were not {expected}");
     }
     Ok(unexpected == 0)
@@ -458,5 +463,13 @@ mod tests {
         assert!(sent[0].as_expected(false));
         assert!(!sent[0].as_expected(true));
         assert!(!sent[1].as_expected(false));
+        let answered = |status| Sent {
+            status: Some(status),
+            ..sent[0].clone()
+        };
+        assert!(answered(202).as_expected(false), "queued is accepted");
+        assert!(!answered(503).as_expected(false));
+        assert!(answered(401).as_expected(true));
+        assert!(!answered(202).as_expected(true));
     }
 }
