@@ -129,11 +129,14 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         let now = received_at_ms.div_euclid(1000);
         let verified = match self.authenticate(&body, &headers, now, budget).await {
             Ok(verified) => verified,
-            Err(Refusal::NotAuthentic(error)) if quarantine::holds(error) => {
-                self.hold(error, &body, &headers, &arrival, budget).await;
-                return Err(error.into());
+            Err(Unverified {
+                refusal,
+                miss: Some(miss),
+            }) if quarantine::holds(miss) => {
+                self.hold(miss, &body, &headers, &arrival, budget).await;
+                return Err(refusal);
             }
-            Err(refusal) => return Err(refusal),
+            Err(Unverified { refusal, .. }) => return Err(refusal),
         };
         let payload: Option<Value> = serde_json::from_slice(&body).ok();
         if let Err(error) = self.provider.accept(payload.as_ref()) {
@@ -252,16 +255,16 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         headers: &http::HeaderMap,
         now: i64,
         budget: Budget,
-    ) -> Result<Verified, Refusal> {
+    ) -> Result<Verified, Unverified> {
         let secrets = match budget.run(self.secrets.secrets()).await {
             Some(Ok(secrets)) => secrets,
             Some(Err(error)) => {
                 tracing::error!(provider = P::NAME, error = %error, "no secret to verify with");
-                return Err(Refusal::SecretsUnavailable);
+                return Err(Refusal::SecretsUnavailable.into());
             }
             None => {
                 tracing::error!(provider = P::NAME, "no secret within the request's time");
-                return Err(Refusal::SecretsUnavailable);
+                return Err(Refusal::SecretsUnavailable.into());
             }
         };
         match self.provider.authenticate(&secrets, body, headers, now) {
@@ -271,21 +274,51 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
                 .await
                 .unwrap_or(Refresh::Unavailable)
             {
-                Refresh::Changed(fresh) => {
-                    Ok(self.provider.authenticate(&fresh, body, headers, now)?)
-                }
+                Refresh::Changed(fresh) => self
+                    .provider
+                    .authenticate(&fresh, body, headers, now)
+                    .map_err(Unverified::from),
                 Refresh::Unchanged => Err(error.into()),
                 // It may be signed with a secret rotated while the store was unreachable:
-                // have the provider retry rather than refuse a real event.
+                // `503`, and held like a miss, so that it is not lost if the provider never
+                // retries.
                 Refresh::Unavailable => {
                     tracing::error!(
                         provider = P::NAME,
                         "secret store unreachable after a verification miss"
                     );
-                    Err(Refusal::SecretsUnavailable)
+                    Err(Unverified {
+                        refusal: Refusal::SecretsUnavailable,
+                        miss: Some(error),
+                    })
                 }
             },
             Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Why a request was not verified: the answer, and the check that failed when it failed one.
+#[derive(Debug, Clone, Copy)]
+struct Unverified {
+    refusal: Refusal,
+    miss: Option<VerifyError>,
+}
+
+impl From<Refusal> for Unverified {
+    fn from(refusal: Refusal) -> Self {
+        Self {
+            refusal,
+            miss: None,
+        }
+    }
+}
+
+impl From<VerifyError> for Unverified {
+    fn from(error: VerifyError) -> Self {
+        Self {
+            refusal: error.into(),
+            miss: Some(error),
         }
     }
 }

@@ -143,3 +143,52 @@ async fn another_apps_event_is_held_and_promoted_only_for_that_app() {
         "new-app/ENROLL/f4"
     );
 }
+
+/// Secrets that answer from the cache but cannot be refreshed: Secrets Manager down after the
+/// token was rotated at FACEIO.
+#[derive(Debug)]
+struct Unrefreshable;
+
+impl webhook_core::secrets::SecretSource for Unrefreshable {
+    async fn secrets(
+        &self,
+    ) -> Result<webhook_core::secrets::SecretSet, webhook_core::secrets::SecretError> {
+        Ok(std::sync::Arc::from(vec![VersionedSecret::current(
+            "before-rotation",
+        )]))
+    }
+
+    async fn refresh_after_miss(&self) -> webhook_core::secrets::Refresh {
+        webhook_core::secrets::Refresh::Unavailable
+    }
+}
+
+#[tokio::test]
+async fn a_miss_that_cannot_be_refreshed_is_503_and_held() {
+    let app = Pipeline::new(
+        Faceio {
+            app_id: "my-app".into(),
+        },
+        Unrefreshable,
+        MemoryStore::new(),
+        1024 * 1024,
+    )
+    .with_quarantine(MemoryQuarantine::default());
+    let response = app.handle(enroll("f5", "my-app", TOKEN)).await;
+    assert_eq!(response.status_code, 503);
+    assert_eq!(
+        response_json(&response),
+        json!({"error": "secrets_unavailable"})
+    );
+    let held = app.quarantine().held();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].reason, "token_mismatch");
+    let right = [VersionedSecret::current(TOKEN)];
+    let faceio = Faceio {
+        app_id: "my-app".into(),
+    };
+    assert_eq!(
+        faceio.promote(&right, &held[0], 1).unwrap().idempotency_key,
+        "my-app/ENROLL/f5"
+    );
+}
