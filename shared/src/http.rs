@@ -65,17 +65,24 @@ impl HttpRequest {
 
     /// Headers as an [`HeaderMap`]; a name or value that HTTP cannot carry is left out.
     pub fn header_map(&self) -> HeaderMap {
-        let mut map = HeaderMap::with_capacity(self.headers.len());
-        for (name, value) in &self.headers {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                map.append(name, value);
-            }
-        }
-        map
+        header_map(&self.headers)
     }
+}
+
+/// Name/value pairs as an [`HeaderMap`] (the request's headers, or those a quarantined delivery
+/// kept); a name or value that HTTP cannot carry is left out.
+pub fn header_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> HeaderMap {
+    let pairs = pairs.into_iter();
+    let mut map = HeaderMap::with_capacity(pairs.size_hint().0);
+    for (name, value) in pairs {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
 }
 
 /// A response in the API Gateway v2 / Function URL format.

@@ -21,6 +21,17 @@ const DUMPED: &str =
 /// `hashlib.sha256(DUMPED.encode()).hexdigest()`, from Python.
 const DUMPED_SHA256: &str = "0e76455cc9e33615b711bd5e507a3d4c1ecdf250bfec9fefcdd7c27afb8acfed";
 
+fn pipeline() -> Pipeline<Amani, MemorySecrets, MemoryStore> {
+    Pipeline::new(
+        Amani {
+            auth: AmaniAuth::Signature,
+        },
+        MemorySecrets::new([VersionedSecret::current(SECRET)]),
+        MemoryStore::new(),
+        64 * 1024,
+    )
+}
+
 async fn deliver(
     app: &Pipeline<Amani, MemorySecrets, MemoryStore>,
     body: &[u8],
@@ -38,14 +49,7 @@ async fn deliver(
 
 #[tokio::test]
 async fn five_spellings_of_one_signed_body_are_one_event() {
-    let app = Pipeline::new(
-        Amani {
-            auth: AmaniAuth::Signature,
-        },
-        MemorySecrets::new([VersionedSecret::current(SECRET)]),
-        MemoryStore::new(),
-        64 * 1024,
-    );
+    let app = pipeline();
     let spellings: [&[u8]; 5] = [
         DUMPED.as_bytes(),
         br#"{"event":"profile_update","profile":{"id":"p-1","name":"Ay\u015fe"},"score":100.0}"#,
@@ -91,14 +95,7 @@ async fn five_spellings_of_one_signed_body_are_one_event() {
 
 #[tokio::test]
 async fn a_re_spelling_stored_first_keeps_the_signed_forms_hash() {
-    let app = Pipeline::new(
-        Amani {
-            auth: AmaniAuth::Signature,
-        },
-        MemorySecrets::new([VersionedSecret::current(SECRET)]),
-        MemoryStore::new(),
-        64 * 1024,
-    );
+    let app = pipeline();
     let compact =
         br#"{"event":"profile_update","profile":{"id":"p-1","name":"Ay\u015fe"},"score":100.0}"#;
     assert_eq!(deliver(&app, compact).await["status"], "stored");
