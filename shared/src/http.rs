@@ -1,40 +1,65 @@
-//! The HTTP shapes a function sees: an API Gateway HTTP API (payload 2.0) or Lambda Function URL
-//! request, and the response it returns. Only the fields the pipeline reads are modelled, so
-//! the body stays exactly as it arrived and a bad `isBase64Encoded` body is ours to answer.
+//! The HTTP shapes a function sees, and the response it returns in the same shape.
+//!
+//! Lambda gets an HTTP request in one of four JSON shapes, told apart by their fields:
+//!
+//! | front door | method in | headers | answer |
+//! |---|---|---|---|
+//! | HTTP API (payload 2.0), Function URL | `requestContext.http.method` | `headers` (repeats joined with `,`) | `statusCode`, `headers`, `body`, `isBase64Encoded`, `cookies` |
+//! | REST API (payload 1.0) | `httpMethod` | `headers` and `multiValueHeaders` | `statusCode`, `headers`, `body`, `isBase64Encoded` |
+//! | ALB | `httpMethod`, `requestContext.elb` | `headers` | the same and `statusDescription` |
+//! | ALB, multi-value headers on | `httpMethod`, `requestContext.elb` | `multiValueHeaders` only | `multiValueHeaders` instead of `headers` |
+//!
+//! Only the fields the pipeline reads are modelled, so the body stays exactly as it arrived and
+//! a bad `isBase64Encoded` body is ours to answer (`400`, not a panic). README "Event shapes"
+//! says why this is not `lambda_http`.
 
 use std::collections::HashMap;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use serde::{Deserialize, Serialize};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Serialize, Serializer};
 
-/// An API Gateway v2 / Function URL request event.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+/// A Lambda HTTP request event of any of the four shapes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpRequest {
-    /// Header names (lower case) to values; repeated headers arrive joined with `,`.
+    /// Header names to values. HTTP API: lower case, repeats joined with `,`. REST API and ALB:
+    /// as sent, the last value of a repeated header.
     #[serde(default, deserialize_with = "nullable")]
     pub headers: HashMap<String, String>,
+    /// Every value of every header (REST API always; ALB when multi-value headers are on).
+    #[serde(default)]
+    pub multi_value_headers: Option<HashMap<String, Vec<String>>>,
     /// The body, base64 when `is_base64_encoded`.
     #[serde(default)]
     pub body: Option<String>,
     /// Whether `body` is base64.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub is_base64_encoded: bool,
-    /// Method, source IP, request id.
+    /// The method of a REST API or ALB event (absent in payload 2.0).
     #[serde(default)]
+    pub http_method: Option<String>,
+    /// Method, source IP, request id.
+    #[serde(default, deserialize_with = "nullable")]
     pub request_context: RequestContext,
 }
 
 /// The part of `requestContext` the pipeline reads.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestContext {
-    /// API Gateway's request id (unique per delivery).
+    /// API Gateway's request id (unique per delivery; ALB has none).
     #[serde(default)]
     pub request_id: Option<String>,
-    /// Method and caller.
-    #[serde(default)]
+    /// Method and caller (payload 2.0).
+    #[serde(default, deserialize_with = "nullable")]
     pub http: HttpDescription,
+    /// The caller (REST API).
+    #[serde(default, deserialize_with = "nullable")]
+    pub identity: Identity,
+    /// Present in (and only in) an ALB event.
+    #[serde(default)]
+    pub elb: Option<serde::de::IgnoredAny>,
 }
 
 /// `requestContext.http`.
@@ -49,6 +74,15 @@ pub struct HttpDescription {
     pub source_ip: Option<String>,
 }
 
+/// `requestContext.identity` of a REST API event.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// The caller's IP as API Gateway saw it.
+    #[serde(default)]
+    pub source_ip: Option<String>,
+}
+
 fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -57,15 +91,81 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Which front door an event came through, which decides the response's shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// API Gateway HTTP API (payload 2.0) or a Lambda Function URL.
+    #[default]
+    HttpApi,
+    /// API Gateway REST API (payload 1.0).
+    RestApi,
+    /// Application Load Balancer, single-value headers.
+    Alb,
+    /// Application Load Balancer with multi-value headers on.
+    AlbMultiValue,
+}
+
 impl HttpRequest {
-    /// The method; an unknown or empty one is not `POST`.
-    pub fn method(&self) -> Method {
-        Method::from_bytes(self.request_context.http.method.as_bytes()).unwrap_or(Method::GET)
+    /// The front door this event came through.
+    pub fn shape(&self) -> Shape {
+        match (
+            self.request_context.elb.is_some(),
+            self.multi_value_headers.is_some(),
+            self.http_method.is_some(),
+        ) {
+            (true, true, _) => Shape::AlbMultiValue,
+            (true, false, _) => Shape::Alb,
+            (false, _, true) => Shape::RestApi,
+            (false, _, false) => Shape::HttpApi,
+        }
     }
 
-    /// Headers as an [`HeaderMap`]; a name or value that HTTP cannot carry is left out.
+    /// The method; an unknown or empty one is not `POST`.
+    pub fn method(&self) -> Method {
+        let method = self
+            .http_method
+            .as_deref()
+            .unwrap_or(&self.request_context.http.method);
+        Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET)
+    }
+
+    /// The caller's IP: API Gateway's view of it; behind an ALB, the address the load balancer
+    /// appended to `X-Forwarded-For` (the last one: earlier ones are the caller's say-so).
+    pub fn source_ip(&mut self) -> Option<String> {
+        let context = &mut self.request_context;
+        context
+            .http
+            .source_ip
+            .take()
+            .or_else(|| context.identity.source_ip.take())
+            .or_else(|| {
+                let forwarded = self.header_map();
+                let last = forwarded.get_all("x-forwarded-for").iter().next_back()?;
+                let ip = last.to_str().ok()?.rsplit(',').next()?.trim();
+                (!ip.is_empty()).then(|| ip.to_owned())
+            })
+    }
+
+    /// Headers as an [`HeaderMap`], every value of a repeated header kept (in `multiValueHeaders`
+    /// when the event has them); a name or value that HTTP cannot carry is left out.
     pub fn header_map(&self) -> HeaderMap {
-        header_map(&self.headers)
+        let Some(multi) = &self.multi_value_headers else {
+            return header_map(&self.headers);
+        };
+        let mut map = header_map(
+            multi
+                .iter()
+                .flat_map(|(name, values)| values.iter().map(move |value| (name, value))),
+        );
+        // A header only in `headers` (not expected, but kept rather than lost).
+        for (name, value) in header_map(&self.headers) {
+            if let Some(name) = name {
+                if !map.contains_key(&name) {
+                    map.insert(name, value);
+                }
+            }
+        }
+        map
     }
 }
 
@@ -85,36 +185,154 @@ pub fn header_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>)
     map
 }
 
-/// A response in the API Gateway v2 / Function URL format.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+/// A small JSON response, serialised in the shape of the request it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     /// HTTP status.
     pub status_code: u16,
-    /// Always `content-type: application/json`.
-    pub headers: HashMap<&'static str, &'static str>,
-    /// A small JSON document.
+    /// A small JSON document (`content-type: application/json`).
     pub body: String,
-    /// Always false: the body is text.
-    pub is_base64_encoded: bool,
-    /// Always empty. Part of the v2 response shape; `cargo lambda watch` needs it present.
-    pub cookies: Vec<String>,
+    /// The shape to answer in.
+    pub shape: Shape,
 }
 
 impl HttpResponse {
-    /// A JSON response.
+    /// A JSON response (in the HTTP API shape until [`HttpResponse::in_shape`]).
     pub fn json(status_code: u16, body: &serde_json::Value) -> Self {
         Self {
             status_code,
-            headers: HashMap::from([("content-type", "application/json")]),
             body: body.to_string(),
-            is_base64_encoded: false,
-            cookies: Vec::new(),
+            shape: Shape::HttpApi,
         }
     }
 
     /// `{"error": reason}` with `status_code`.
     pub fn error(status_code: u16, reason: &str) -> Self {
         Self::json(status_code, &serde_json::json!({ "error": reason }))
+    }
+
+    /// The same response, to be answered in `shape`.
+    #[must_use]
+    pub fn in_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
+}
+
+const CONTENT_TYPE: (&str, &str) = ("content-type", "application/json");
+
+impl Serialize for HttpResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("statusCode", &self.status_code)?;
+        if matches!(self.shape, Shape::Alb | Shape::AlbMultiValue) {
+            let status = StatusCode::from_u16(self.status_code).ok();
+            let reason = status.and_then(|status| status.canonical_reason());
+            let description = match reason {
+                Some(reason) => format!("{} {reason}", self.status_code),
+                None => self.status_code.to_string(),
+            };
+            map.serialize_entry("statusDescription", &description)?;
+        }
+        let (name, value) = CONTENT_TYPE;
+        if self.shape == Shape::AlbMultiValue {
+            map.serialize_entry("multiValueHeaders", &HashMap::from([(name, [value])]))?;
+        } else {
+            map.serialize_entry("headers", &HashMap::from([(name, value)]))?;
+        }
+        map.serialize_entry("body", &self.body)?;
+        map.serialize_entry("isBase64Encoded", &false)?;
+        if self.shape == Shape::HttpApi {
+            // Part of the 2.0 response; `cargo lambda watch` needs it present.
+            map.serialize_entry("cookies", &[] as &[&str])?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{LAMBDA_EVENT_TEMPLATES, assert_response_shape, lambda_event_template};
+
+    #[test]
+    fn every_public_event_is_read_as_its_front_door_sent_it() {
+        for &(file, shape) in LAMBDA_EVENT_TEMPLATES {
+            let raw = lambda_event_template(file);
+            let request: HttpRequest = serde_json::from_value(raw.clone()).unwrap_or_default();
+            assert_eq!(request.shape(), shape, "{file}");
+            let method = raw["httpMethod"]
+                .as_str()
+                .or_else(|| raw["requestContext"]["http"]["method"].as_str())
+                .unwrap_or_default();
+            assert_eq!(request.method().as_str(), method, "{file}");
+            // Every header the event names can be read, whatever the case of its name.
+            let headers = request.header_map();
+            let names = raw["multiValueHeaders"]
+                .as_object()
+                .or_else(|| raw["headers"].as_object())
+                .map(|names| names.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
+            for name in names {
+                assert!(
+                    headers.contains_key(name.to_ascii_lowercase().as_str()),
+                    "{file}: {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_headers_keep_every_value() {
+        let raw = lambda_event_template("alb_multi_value_request.json");
+        let request: HttpRequest = serde_json::from_value(raw).unwrap_or_default();
+        let cookies: Vec<_> = request
+            .header_map()
+            .get_all("cookie")
+            .iter()
+            .cloned()
+            .collect();
+        assert_eq!(cookies, ["name1=value1", "name2=value2"]);
+    }
+
+    #[test]
+    fn the_source_ip_comes_from_the_front_door() {
+        let ip = |file: &str| {
+            let mut request: HttpRequest =
+                serde_json::from_value(lambda_event_template(file)).unwrap_or_default();
+            request.source_ip()
+        };
+        assert_eq!(
+            ip("apigw_v2_proxy_request.json").as_deref(),
+            Some("IP")
+        );
+        assert_eq!(
+            ip("example-apigw-request.json").as_deref(),
+            Some("192.168.196.186")
+        );
+        // The load balancer appends the address it saw; earlier ones are the caller's say-so.
+        let mut request = HttpRequest {
+            headers: HashMap::from([("x-forwarded-for".into(), "10.9.9.9, 198.51.100.4".into())]),
+            ..HttpRequest::default()
+        };
+        assert_eq!(request.source_ip().as_deref(), Some("198.51.100.4"));
+    }
+
+    #[test]
+    fn answers_in_the_shape_of_the_request() {
+        let response = HttpResponse::error(413, "body_too_large");
+        for &(_, shape) in LAMBDA_EVENT_TEMPLATES {
+            assert_response_shape(&response.clone().in_shape(shape), shape);
+        }
+        let alb = serde_json::to_value(response.clone().in_shape(Shape::AlbMultiValue))
+            .unwrap_or_default();
+        assert_eq!(alb["statusDescription"], "413 Payload Too Large");
+        assert_eq!(
+            alb["multiValueHeaders"]["content-type"][0],
+            "application/json"
+        );
+        let rest = serde_json::to_value(response.in_shape(Shape::RestApi)).unwrap_or_default();
+        assert_eq!(rest["headers"]["content-type"], "application/json");
+        assert_eq!(rest["body"], r#"{"error":"body_too_large"}"#);
     }
 }

@@ -91,10 +91,12 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
             .request_id
             .clone()
             .unwrap_or_default();
+        let shape = request.shape();
         let response = self
             .store_event(request, &request_id, budget)
             .await
-            .unwrap_or_else(Refusal::response);
+            .unwrap_or_else(Refusal::response)
+            .in_shape(shape);
         if response.status_code >= 400 {
             tracing::warn!(
                 provider,
@@ -119,7 +121,7 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         let body = self.raw_body(request.body.take(), request.is_base64_encoded)?;
         let headers = request.header_map();
         let received_at_ms = self.clock.now_ms();
-        let source_ip = request.request_context.http.source_ip.take();
+        let source_ip = request.source_ip();
         let arrival = Arrival {
             received_at_ms,
             request_id,

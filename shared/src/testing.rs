@@ -729,3 +729,201 @@ impl crate::quarantine::Hold for MemoryQuarantine {
         Ok(())
     }
 }
+
+/// The public Lambda HTTP events (`../shared/testdata/lambda-events/`, beside the repository,
+/// read in place): every file name with the shape its front door answers in.
+pub const LAMBDA_EVENT_TEMPLATES: &[(&str, crate::http::Shape)] = {
+    use crate::http::Shape::{Alb, AlbMultiValue, HttpApi, RestApi};
+    &[
+        ("apigw_proxy_request.json", RestApi),
+        ("apigw_multi_value_proxy_request.json", RestApi),
+        ("example-apigw-request.json", RestApi),
+        ("example-apigw-sam-rest-request.json", RestApi),
+        ("apigw_v2_proxy_request.json", HttpApi),
+        ("apigw_v2_proxy_request_minimal.json", HttpApi),
+        ("apigw_v2_sam_local.json", HttpApi),
+        ("example-apigw-sam-http-request.json", HttpApi),
+        ("example-apigw-v2-request-no-authorizer.json", HttpApi),
+        ("lambda_function_url_request.json", HttpApi),
+        ("alb_request.json", Alb),
+        ("alb_multi_value_request.json", AlbMultiValue),
+    ]
+};
+
+/// One of [`LAMBDA_EVENT_TEMPLATES`], as JSON.
+pub fn lambda_event_template(file: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/testdata/lambda-events")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "{}: {error} (the public Lambda events must be in shared/testdata/lambda-events \
+             beside the repository)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A delivery in the shape of template `file`: its method made `POST`, `headers` added the
+/// way that front door carries them (lower-case names in payload 2.0 and ALB, as sent in a REST
+/// API event, in `multiValueHeaders` too where the template has them), `body` as the body,
+/// base64 when `base64`. Everything else stays as the front door sent it.
+pub fn delivery_event<'a>(
+    file: &str,
+    body: &[u8],
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    base64: bool,
+) -> Value {
+    let mut event = lambda_event_template(file);
+    let lower_case =
+        event.get("httpMethod").is_none() || event["requestContext"].get("elb").is_some();
+    if event.get("httpMethod").is_some() {
+        event["httpMethod"] = json!("POST");
+        if event["requestContext"].get("httpMethod").is_some() {
+            event["requestContext"]["httpMethod"] = json!("POST");
+        }
+    } else {
+        event["requestContext"]["http"]["method"] = json!("POST");
+    }
+    if !event["headers"].is_object() {
+        event["headers"] = json!({});
+    }
+    let multi = event.get("multiValueHeaders").is_some_and(Value::is_object);
+    for (name, value) in headers
+        .into_iter()
+        .chain([("Content-Type", "application/json")])
+    {
+        let name = if lower_case {
+            name.to_ascii_lowercase()
+        } else {
+            name.to_owned()
+        };
+        for map in ["headers", "multiValueHeaders"] {
+            if let Some(map) = event[map].as_object_mut() {
+                map.retain(|existing, _| !existing.eq_ignore_ascii_case(&name));
+            }
+        }
+        event["headers"][&name] = json!(value);
+        if multi {
+            event["multiValueHeaders"][&name] = json!([value]);
+        }
+    }
+    event["body"] = if base64 {
+        json!(base64::engine::general_purpose::STANDARD.encode(body))
+    } else {
+        json!(String::from_utf8(body.to_vec()).expect("a text body unless base64"))
+    };
+    event["isBase64Encoded"] = json!(base64);
+    event
+}
+
+/// Checks `response` serialises with exactly the fields its front door expects.
+pub fn assert_response_shape(response: &HttpResponse, shape: crate::http::Shape) {
+    use crate::http::Shape::{Alb, AlbMultiValue, HttpApi, RestApi};
+    let json = serde_json::to_value(response).expect("a response serialises");
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let expected: &[&str] = match shape {
+        HttpApi => &[
+            "body",
+            "cookies",
+            "headers",
+            "isBase64Encoded",
+            "statusCode",
+        ],
+        RestApi => &["body", "headers", "isBase64Encoded", "statusCode"],
+        Alb => &[
+            "body",
+            "headers",
+            "isBase64Encoded",
+            "statusCode",
+            "statusDescription",
+        ],
+        AlbMultiValue => &[
+            "body",
+            "isBase64Encoded",
+            "multiValueHeaders",
+            "statusCode",
+            "statusDescription",
+        ],
+    };
+    assert_eq!(keys, expected, "{shape:?}: {json}");
+    assert_eq!(json["statusCode"], response.status_code);
+    if matches!(shape, Alb | AlbMultiValue) {
+        let description = json["statusDescription"].as_str().unwrap_or_default();
+        assert!(
+            description.starts_with(&response.status_code.to_string()),
+            "{json}"
+        );
+    }
+}
+
+/// Every vector of `file` through every front door ([`LAMBDA_EVENT_TEMPLATES`], body as text and
+/// as base64): each is stored with its exact body and answered `200` in its front door's shape;
+/// the first vector with a body that is not base64 although the event says so is `400
+/// invalid_body_encoding` in each shape, and not stored. Returns the number of deliveries run.
+pub async fn assert_front_doors<P, F>(file: &VectorFile, provider: F) -> usize
+where
+    P: crate::Provider,
+    F: Fn() -> P,
+{
+    use crate::pipeline::{Clock, Pipeline};
+    use crate::secrets::MemorySecrets;
+    use crate::store::MemoryStore;
+
+    let pipeline = || {
+        Pipeline::new(
+            provider(),
+            MemorySecrets::new(file.candidates()),
+            MemoryStore::new(),
+            MAX_BODY,
+        )
+        .with_clock(Clock::Fixed(file.now_ms()))
+    };
+    let mut delivered = 0;
+    for &(template, shape) in LAMBDA_EVENT_TEMPLATES {
+        for vector in &file.vectors {
+            for base64 in [false, true] {
+                let label = format!(
+                    "{}/{} via {template} (base64: {base64})",
+                    file.mode, vector.name
+                );
+                let headers = vector.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+                let event = delivery_event(template, vector.body.as_bytes(), headers, base64);
+                let request: HttpRequest = serde_json::from_value(event).expect("an event parses");
+                assert_eq!(request.shape(), shape, "{label}");
+                let app = pipeline();
+                let response = app.handle(request).await;
+                assert_eq!(response.status_code, 200, "{label}: {}", response.body);
+                assert_response_shape(&response, shape);
+                let records = app.store().records();
+                assert_eq!(records.len(), 1, "{label}");
+                let record = records.values().next().expect("one record");
+                assert_eq!(record.body, vector.body.as_bytes(), "{label}");
+                delivered += 1;
+            }
+        }
+        let vector = file.vectors.first().expect("vectors");
+        let headers = vector.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        let mut event = delivery_event(template, vector.body.as_bytes(), headers, true);
+        event["body"] = json!("not base64 at all!");
+        let app = pipeline();
+        let response = app
+            .handle(serde_json::from_value(event).expect("parses"))
+            .await;
+        assert_eq!(
+            (response.status_code, response_json(&response)),
+            (400, json!({"error": "invalid_body_encoding"})),
+            "{template}"
+        );
+        assert_response_shape(&response, shape);
+        assert!(app.store().is_empty(), "{template}");
+    }
+    delivered
+}

@@ -89,7 +89,8 @@ async fn only_post_is_accepted() {
             response_json(&response),
             json!({"error": "method_not_allowed"})
         );
-        assert_eq!(response.headers["content-type"], "application/json");
+        let answer = serde_json::to_value(&response).unwrap();
+        assert_eq!(answer["headers"]["content-type"], "application/json");
     }
     assert!(app.store().is_empty());
 }

@@ -4,12 +4,20 @@
 
 use alocity::{AccessEvent, AccessResult, AlocityAccess};
 use webhook_core::Provider as _;
-use webhook_core::testing::{VectorFile, assert_tampered_bodies_refused, assert_vectors};
+use webhook_core::testing::{
+    VectorFile, assert_front_doors, assert_tampered_bodies_refused, assert_vectors,
+};
 
 #[tokio::test]
 async fn accepts_every_vector_and_refuses_every_negative() {
     let file = VectorFile::load("alocity");
     assert_vectors(&file, || AlocityAccess::new(300)).await;
+}
+
+#[tokio::test]
+async fn every_front_door_delivers_every_vector() {
+    let file = VectorFile::load("alocity");
+    assert_front_doors(&file, || AlocityAccess::new(300)).await;
 }
 
 #[tokio::test]

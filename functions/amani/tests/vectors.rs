@@ -5,7 +5,9 @@
 use amani::{Amani, AmaniAuth, AmaniEventName};
 use webhook_core::Provider as _;
 use webhook_core::config::Env;
-use webhook_core::testing::{VectorFile, assert_tampered_bodies_refused, assert_vectors};
+use webhook_core::testing::{
+    VectorFile, assert_front_doors, assert_tampered_bodies_refused, assert_vectors,
+};
 
 const SIGNATURE: Amani = Amani {
     auth: AmaniAuth::Signature,
@@ -60,6 +62,14 @@ fn fallback_only_vectors_do_not_verify_as_raw_bytes() {
 async fn token_mode_accepts_every_vector_and_refuses_every_negative() {
     let file = VectorFile::load("amani-token");
     assert_vectors(&file, || token_mode(&file)).await;
+}
+
+#[tokio::test]
+async fn every_front_door_delivers_every_vector_in_both_modes() {
+    let signature = VectorFile::load("amani-signature");
+    assert_front_doors(&signature, || SIGNATURE).await;
+    let token = VectorFile::load("amani-token");
+    assert_front_doors(&token, || token_mode(&token)).await;
 }
 
 #[test]

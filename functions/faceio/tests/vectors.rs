@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use faceio::{Faceio, FaceioEventName};
-use webhook_core::testing::{VectorFile, assert_vectors};
+use webhook_core::testing::{VectorFile, assert_front_doors, assert_vectors};
 use webhook_core::{IdempotencyKey, Provider as _, ProviderEvent as _};
 
 fn provider(file: &VectorFile) -> Faceio {
@@ -16,6 +16,12 @@ fn provider(file: &VectorFile) -> Faceio {
 async fn accepts_every_vector_and_refuses_every_negative() {
     let file = VectorFile::load("faceio");
     assert_vectors(&file, || provider(&file)).await;
+}
+
+#[tokio::test]
+async fn every_front_door_delivers_every_vector() {
+    let file = VectorFile::load("faceio");
+    assert_front_doors(&file, || provider(&file)).await;
 }
 
 #[test]
