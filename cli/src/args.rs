@@ -89,7 +89,8 @@ pub struct TableArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "stack")]
     pub table: Option<String>,
 
-    /// Take the table from this SAM/CloudFormation stack's output `EventsTableName`.
+    /// Take the table (output EventsTableName) and, for the commands that read secrets, each
+    /// provider's secret ARN (output <Provider>SecretArn) from this SAM/CloudFormation stack.
     #[arg(long, value_name = "NAME")]
     pub stack: Option<String>,
 }
@@ -349,8 +350,8 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Read the secrets from this Secrets Manager secret (needs --provider)
-    /// [default: the provider's, webhooks/<provider>].
+    /// Read the secrets from this Secrets Manager secret (needs --provider) [default: --stack's
+    /// output <Provider>SecretArn, else webhooks/<provider>].
     #[arg(long, value_name = "ID", requires = "provider")]
     pub secret_id: Option<String>,
 
@@ -455,8 +456,8 @@ pub struct ReverifyArgs {
     #[command(flatten)]
     pub window: WindowArgs,
 
-    /// Read the secrets from this Secrets Manager secret (needs --provider)
-    /// [default: the provider's, webhooks/<provider>].
+    /// Read the secrets from this Secrets Manager secret (needs --provider) [default: --stack's
+    /// output <Provider>SecretArn, else webhooks/<provider>].
     #[arg(long, value_name = "ID", requires = "provider")]
     pub secret_id: Option<String>,
 

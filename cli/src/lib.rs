@@ -15,6 +15,7 @@ pub mod quarantine;
 pub mod registry;
 pub mod reverify;
 pub mod send;
+pub mod stack;
 pub mod timespec;
 
 use args::{Cli, Command, EventsCommand, QuarantineCommand};
