@@ -80,6 +80,20 @@ pub enum Command {
     /// settings and documented event codes. `make dev`, the end-to-end suite and the benchmarks
     /// read `webhooks providers --json`.
     Providers,
+    /// Print a shell completion script on stdout.
+    ///
+    /// bash: `webhooks completions bash > ~/.local/share/bash-completion/completions/webhooks`;
+    /// zsh: `webhooks completions zsh > ~/.zfunc/_webhooks` (with ~/.zfunc in fpath);
+    /// fish: `webhooks completions fish > ~/.config/fish/completions/webhooks.fish`.
+    Completions(CompletionsArgs),
+}
+
+/// `webhooks completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the events table is.
