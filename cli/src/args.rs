@@ -80,6 +80,20 @@ pub enum Command {
     /// settings and documented event codes. `make dev`, the end-to-end suite and the benchmarks
     /// read `webhooks providers --json`.
     Providers,
+    /// Print a shell completion script on stdout.
+    ///
+    /// bash: `webhooks completions bash > ~/.local/share/bash-completion/completions/webhooks`;
+    /// zsh: `webhooks completions zsh > ~/.zfunc/_webhooks` (with ~/.zfunc in fpath);
+    /// fish: `webhooks completions fish > ~/.config/fish/completions/webhooks.fish`.
+    Completions(CompletionsArgs),
+}
+
+/// `webhooks completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the events table is.
@@ -89,7 +103,8 @@ pub struct TableArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "stack")]
     pub table: Option<String>,
 
-    /// Take the table from this SAM/CloudFormation stack's output `EventsTableName`.
+    /// Take the table (output EventsTableName) and, for the commands that read secrets, each
+    /// provider's secret ARN (output <Provider>SecretArn) from this SAM/CloudFormation stack.
     #[arg(long, value_name = "NAME")]
     pub stack: Option<String>,
 }
@@ -133,6 +148,7 @@ impl WindowArgs {
 /// Each provider's own settings (`--app-id`, …) are options of this command too; they are
 /// declared by the provider's catalogue and added by [`command`].
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each one is a command-line flag
 pub struct SendArgs {
     /// The provider to impersonate.
     #[arg(value_parser = registry::parser())]
@@ -147,22 +163,31 @@ pub struct SendArgs {
     #[arg(long, value_name = "FILE")]
     pub body: Option<PathBuf>,
 
-    /// Function URL [default: http://127.0.0.1:9000/lambda-url/<function binary>/].
+    /// Function URL [default: --stack's output <Provider>WebhookUrl, else
+    /// http://127.0.0.1:9000/lambda-url/<function binary>/]. Plain http:// is refused unless it
+    /// points at this machine or --insecure is given.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 
-    /// The provider secret (HMAC key or token) [default: read from Secrets Manager].
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "WEBHOOKS_SECRET",
-        hide_env_values = true,
-        conflicts_with = "secret_id"
-    )]
-    pub secret: Option<String>,
+    /// Send over plain http:// to another machine (the secret or signature travels in the
+    /// clear).
+    #[arg(long)]
+    pub insecure: bool,
 
-    /// Secrets Manager secret to read the secret from (AWSCURRENT) [default: the provider's,
-    /// webhooks/<provider>].
+    /// Take the URL (output <Provider>WebhookUrl) and the secret's ARN (output
+    /// <Provider>SecretArn) from this SAM/CloudFormation stack.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+
+    /// Read the provider secret (HMAC key or token) from stdin: one line, its line break
+    /// dropped. Without it: the Secrets Manager secret --secret-id when given, else
+    /// WEBHOOKS_SECRET when set, else the Secrets Manager secret of --stack or the default one.
+    /// A secret is never taken from the command line.
+    #[arg(long, conflicts_with = "secret_id")]
+    pub secret: bool,
+
+    /// Secrets Manager secret to read the secret from (AWSCURRENT) [default: --stack's output
+    /// <Provider>SecretArn, else webhooks/<provider>].
     #[arg(long, value_name = "ID")]
     pub secret_id: Option<String>,
 
@@ -175,7 +200,8 @@ pub struct SendArgs {
     #[arg(long)]
     pub duplicate: bool,
 
-    /// Send a deliberately broken signature or token (the answer should be 401).
+    /// Send a deliberately broken signature or token (the answer should be 401): signed with a
+    /// random secret, so the real one is not read, used or sent.
     #[arg(long)]
     pub tamper: bool,
 
@@ -233,6 +259,10 @@ fn send_after_help() -> String {
     for catalog in PROVIDERS {
         let _ = writeln!(text, "  {:width$}{}", catalog.name(), catalog.signing());
     }
+    text.push_str(
+        "\nThe secret: `--secret < FILE` reads it from stdin, `--secret-id ID` from Secrets Manager;\n\
+         else WEBHOOKS_SECRET; else Secrets Manager (the --stack output, or webhooks/<provider>).\n",
+    );
     text.push_str("\nExit status: 0 when every answer is 200 or 202 (401 with --tamper), else 1.");
     text
 }
@@ -349,8 +379,8 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Read the secrets from this Secrets Manager secret (needs --provider)
-    /// [default: the provider's, webhooks/<provider>].
+    /// Read the secrets from this Secrets Manager secret (needs --provider) [default: --stack's
+    /// output <Provider>SecretArn, else webhooks/<provider>].
     #[arg(long, value_name = "ID", requires = "provider")]
     pub secret_id: Option<String>,
 
@@ -455,8 +485,8 @@ pub struct ReverifyArgs {
     #[command(flatten)]
     pub window: WindowArgs,
 
-    /// Read the secrets from this Secrets Manager secret (needs --provider)
-    /// [default: the provider's, webhooks/<provider>].
+    /// Read the secrets from this Secrets Manager secret (needs --provider) [default: --stack's
+    /// output <Provider>SecretArn, else webhooks/<provider>].
     #[arg(long, value_name = "ID", requires = "provider")]
     pub secret_id: Option<String>,
 
@@ -542,7 +572,11 @@ mod tests {
             &["send", "stripe"],
             &["send", "faceio", "--event", "ENROLL", "--body", "f.json"],
             &["send", "faceio", "--count", "0"],
-            &["send", "faceio", "--secret", "s", "--secret-id", "x"],
+            &["send", "faceio", "--secret", "s"],
+            &["send", "faceio", "--secret=s"],
+            &["send", "faceio", "--secret", "--secret-id", "x"],
+            &["completions"],
+            &["completions", "tcsh"],
             &["events", "list"],
             &[
                 "events",

@@ -11,14 +11,13 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata as _;
-use webhook_core::error::error_chain;
 use webhook_core::secret::{SecretVersion, VersionedSecret};
 use webhook_core::secrets::{FetchSecrets as _, SecretsManagerFetcher};
 use webhook_core::store::query::EventReader;
 
 use crate::args::TableArgs;
 use crate::error::CliError;
+use crate::stack::{StackOutputs, TABLE_OUTPUT};
 
 /// Where `make dev` runs moto.
 pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:4566";
@@ -26,8 +25,6 @@ pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:4566";
 pub const DEFAULT_TABLE: &str = "webhook-events";
 /// The region of the local stack, and the fallback when an endpoint is given without one.
 const LOCAL_REGION: &str = "us-east-1";
-/// The stack output naming the events table (template.yaml).
-const STACK_OUTPUT: &str = "EventsTableName";
 
 /// Which AWS the CLI talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +149,18 @@ impl TableSource {
     }
 }
 
+/// A command's view of the table: the AWS configuration, the reader, and the stack when one was
+/// named (its outputs also locate the secrets and the bucket).
+#[derive(Debug)]
+pub struct Located {
+    /// The AWS configuration the table was found with.
+    pub config: SdkConfig,
+    /// The table.
+    pub reader: EventReader,
+    /// `--stack`'s outputs.
+    pub stack: Option<StackOutputs>,
+}
+
 /// The AWS configuration and the table for a command that reads the table.
 ///
 /// # Errors
@@ -159,54 +168,26 @@ impl TableSource {
 pub async fn table_reader(
     endpoint_flag: Option<&str>,
     args: &TableArgs,
-) -> Result<(SdkConfig, EventReader), CliError> {
+) -> Result<Located, CliError> {
     let source = TableSource::choose(args, env_table());
     let local_by_default = source == TableSource::Default;
     let target = Target::choose(endpoint_flag, env_endpoint().as_deref(), local_by_default);
     let config = sdk_config(&target).await;
-    let table = match source {
-        TableSource::Named(table) | TableSource::Env(table) => table,
-        TableSource::Stack(stack) => stack_table(&config, &stack).await?,
-        TableSource::Default => DEFAULT_TABLE.to_owned(),
+    let (table, stack) = match source {
+        TableSource::Named(table) | TableSource::Env(table) => (table, None),
+        TableSource::Stack(stack) => {
+            let outputs = StackOutputs::read(&config, &stack).await?;
+            (outputs.get(TABLE_OUTPUT)?.to_owned(), Some(outputs))
+        }
+        TableSource::Default => (DEFAULT_TABLE.to_owned(), None),
     };
     let reader = EventReader::new(aws_sdk_dynamodb::Client::new(&config), table)
         .with_bodies(webhook_core::store::bodies::s3_client(&config));
-    Ok((config, reader))
-}
-
-/// The `EventsTableName` output of stack `stack`.
-async fn stack_table(config: &SdkConfig, stack: &str) -> Result<String, CliError> {
-    stack_output(config, stack, STACK_OUTPUT).await
-}
-
-/// Output `key` of stack `stack`.
-///
-/// # Errors
-/// The stack cannot be read or has no such output.
-pub async fn stack_output(config: &SdkConfig, stack: &str, key: &str) -> Result<String, CliError> {
-    let client = aws_sdk_cloudformation::Client::new(config);
-    let output = client
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(|error| {
-            let detail = match error.as_service_error() {
-                Some(service) if service.code() == Some("ValidationError") => {
-                    service.message().unwrap_or("does not exist").to_owned()
-                }
-                _ => error_chain(&error),
-            };
-            CliError::failed(format!("reading stack {stack}: {detail}"))
-        })?;
-    output
-        .stacks()
-        .iter()
-        .flat_map(aws_sdk_cloudformation::types::Stack::outputs)
-        .find(|output| output.output_key() == Some(key))
-        .and_then(|output| output.output_value())
-        .map(str::to_owned)
-        .ok_or_else(|| CliError::failed(format!("stack {stack} has no output {key}")))
+    Ok(Located {
+        config,
+        reader,
+        stack,
+    })
 }
 
 /// The current and (when it exists) previous value of a Secrets Manager secret, through the

@@ -26,7 +26,7 @@ pub async fn list(args: &ListArgs, json: bool, endpoint: Option<&str>) -> Result
     let window = args
         .window
         .window(DEFAULT_SINCE, webhook_core::clock::now_ms())?;
-    let (_, reader) = aws::table_reader(endpoint, &args.table).await?;
+    let reader = aws::table_reader(endpoint, &args.table).await?.reader;
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
     let items = query_window(
         &reader,
@@ -101,7 +101,7 @@ pub async fn subject(
     json: bool,
     endpoint: Option<&str>,
 ) -> Result<(), CliError> {
-    let (_, reader) = aws::table_reader(endpoint, &args.table).await?;
+    let reader = aws::table_reader(endpoint, &args.table).await?.reader;
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
     let items = reader
         .query_subject(args.provider.name(), &args.subject, limit)
@@ -126,7 +126,7 @@ pub async fn subject(
 /// # Errors
 /// No such item, or a failed read.
 pub async fn get(args: &GetArgs, json: bool, endpoint: Option<&str>) -> Result<(), CliError> {
-    let (_, reader) = aws::table_reader(endpoint, &args.table).await?;
+    let reader = aws::table_reader(endpoint, &args.table).await?.reader;
     let pk = schema::event_pk(args.provider.name(), &args.key);
     let event = reader
         .get(&pk)

@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod aws;
+pub mod completions;
 pub mod error;
 pub mod events;
 pub mod output;
@@ -15,6 +16,7 @@ pub mod quarantine;
 pub mod registry;
 pub mod reverify;
 pub mod send;
+pub mod stack;
 pub mod timespec;
 
 use args::{Cli, Command, EventsCommand, QuarantineCommand};
@@ -56,5 +58,6 @@ pub async fn run(cli: &Cli) -> Result<bool, CliError> {
             quarantine::promote(args, json, endpoint).await
         }
         Command::Providers => providers::print(json).map(|()| true),
+        Command::Completions(args) => completions::print(args.shell).map(|()| true),
     }
 }

@@ -20,11 +20,10 @@ use crate::aws::{self, Target};
 use crate::error::CliError;
 use crate::output::{self, Table};
 use crate::registry::{self, ProviderArg};
+use crate::stack::{BUCKET_OUTPUT, SecretIds, StackOutputs};
 
 /// The bucket `make dev` creates.
 pub const DEFAULT_BUCKET: &str = "webhook-payloads";
-/// The stack output naming the bucket (template.yaml).
-const BUCKET_OUTPUT: &str = "PayloadBucketName";
 
 /// The AWS configuration and the bucket: `--bucket`, else the stack's, else `PAYLOAD_BUCKET`,
 /// else the local stack's (and then the local endpoint).
@@ -41,7 +40,10 @@ async fn bucket(
     let config = aws::sdk_config(&target).await;
     let name = match (&args.bucket, stack, env_bucket) {
         (Some(name), _, _) => name.clone(),
-        (None, Some(stack), _) => aws::stack_output(&config, stack, BUCKET_OUTPUT).await?,
+        (None, Some(stack), _) => StackOutputs::read(&config, stack)
+            .await?
+            .get(BUCKET_OUTPUT)?
+            .to_owned(),
         (None, None, Some(name)) => name,
         (None, None, None) => DEFAULT_BUCKET.to_owned(),
     };
@@ -129,6 +131,7 @@ pub async fn list(
 struct Providers<'a> {
     config: &'a SdkConfig,
     args: &'a PromoteArgs,
+    secret_ids: SecretIds,
     ready: HashMap<String, (Box<dyn Promote>, Vec<VersionedSecret>)>,
 }
 
@@ -147,11 +150,7 @@ impl Providers<'_> {
                 .catalog()
                 .promoter(&settings(provider, &self.args.settings))
                 .map_err(|error| CliError::usage(error.to_string()))?;
-            let secret_id = self
-                .args
-                .secret_id
-                .clone()
-                .unwrap_or_else(|| provider.catalog().secret_id());
+            let secret_id = self.secret_ids.for_provider(provider)?;
             let secrets = aws::secrets(self.config, &secret_id).await?;
             self.ready.insert(name.to_owned(), (promoter, secrets));
         }
@@ -213,13 +212,14 @@ pub async fn promote(
     endpoint: Option<&str>,
 ) -> Result<bool, CliError> {
     check_settings(args)?;
-    let (_, reader) = aws::table_reader(endpoint, &args.table).await?;
+    let aws::Located { reader, stack, .. } = aws::table_reader(endpoint, &args.table).await?;
     let (config, bucket) = bucket(endpoint, &args.bucket, args.table.stack.as_deref()).await?;
     let store = writer(&config, reader.table(), &bucket);
     let found = held(&config, &bucket, args.provider).await?;
     let mut providers = Providers {
         config: &config,
         args,
+        secret_ids: SecretIds::choose(args.secret_id.as_deref(), stack.as_ref()),
         ready: HashMap::new(),
     };
     let client = s3_client(&config);

@@ -17,6 +17,7 @@ use crate::error::CliError;
 use crate::events;
 use crate::output::{self, Table};
 use crate::registry::{self, ProviderArg};
+use crate::stack::SecretIds;
 
 /// One audited event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,14 +82,21 @@ pub async fn run(
                 .window(Duration::ZERO, webhook_core::clock::now_ms())?,
         )
     };
-    let (config, reader) = aws::table_reader(endpoint, &args.table).await?;
+    let aws::Located {
+        config,
+        reader,
+        stack,
+    } = aws::table_reader(endpoint, &args.table).await?;
     let mut items = match &window {
         Some(window) => in_window(&reader, &providers, window, json).await?,
         None => scan(&reader, args.provider, json).await?,
     };
     items.sort_by(|a, b| b.received_at.cmp(&a.received_at));
 
-    let mut secrets = SecretBook::new(&config, args.secret_id.clone());
+    let mut secrets = SecretBook::new(
+        &config,
+        SecretIds::choose(args.secret_id.as_deref(), stack.as_ref()),
+    );
     let bar = output::progress(
         !json && items.len() > 1,
         Some(items.len() as u64),
@@ -189,15 +197,15 @@ async fn scan(
 /// Each provider's candidate secrets, read once, when first needed.
 struct SecretBook<'a> {
     config: &'a SdkConfig,
-    secret_id: Option<String>,
+    ids: SecretIds,
     read: HashMap<String, Vec<VersionedSecret>>,
 }
 
 impl<'a> SecretBook<'a> {
-    fn new(config: &'a SdkConfig, secret_id: Option<String>) -> Self {
+    fn new(config: &'a SdkConfig, ids: SecretIds) -> Self {
         Self {
             config,
-            secret_id,
+            ids,
             read: HashMap::new(),
         }
     }
@@ -208,10 +216,7 @@ impl<'a> SecretBook<'a> {
     ) -> Result<&[VersionedSecret], CliError> {
         let name = provider.name();
         if !self.read.contains_key(name) {
-            let secret_id = self
-                .secret_id
-                .clone()
-                .unwrap_or_else(|| provider.catalog().secret_id());
+            let secret_id = self.ids.for_provider(provider)?;
             let secrets = aws::secrets(self.config, &secret_id).await?;
             self.read.insert(name.to_owned(), secrets);
         }

@@ -1,9 +1,11 @@
 //! `webhooks send`: build or read a body, sign it as the provider does, POST it, report.
 
-use std::io::Read as _;
+use std::io::{BufRead, Read as _};
 use std::time::{Duration, Instant};
 
+use aws_config::SdkConfig;
 use serde_json::{Value, json};
+use webhook_core::catalog::{Catalog, Signer};
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::store::query::error_chain;
 use webhook_core::{Fresh, Sample, Secret};
@@ -13,15 +15,19 @@ use crate::aws::{self, Target};
 use crate::error::CliError;
 use crate::output::{self, Table};
 use crate::registry::ProviderArg;
+use crate::stack::StackOutputs;
 
 /// The port `make dev` runs `cargo lambda watch` on.
 const LOCAL_FUNCTIONS: &str = "http://127.0.0.1:9000";
 
+/// The environment variable holding the provider secret for `webhooks send`.
+pub const SECRET_ENV: &str = "WEBHOOKS_SECRET";
+
 /// What to send, checked against the provider.
 #[derive(Debug, Clone)]
 pub struct SendOptions {
-    /// The function URL.
-    pub url: reqwest::Url,
+    /// `--url`; without it, the stack's URL or the local one.
+    pub url: Option<reqwest::Url>,
     /// The provider's settings: its local-stack values, overridden by those given.
     pub settings: Env,
     /// The event code to generate, or `None` with `--body`.
@@ -30,7 +36,7 @@ pub struct SendOptions {
 
 impl SendOptions {
     /// Checks the arguments that clap cannot: settings of another provider, the event code, the
-    /// URL.
+    /// URL, stdin wanted twice.
     ///
     /// # Errors
     /// A usage error naming the problem.
@@ -68,14 +74,24 @@ impl SendOptions {
             ),
             (None, None) => catalog.event_codes().first().copied(),
         };
-        let url_text = args
+        let url = args
             .url
-            .clone()
-            .unwrap_or_else(|| format!("{LOCAL_FUNCTIONS}/lambda-url/{}/", catalog.binary()));
-        let url = reqwest::Url::parse(&url_text)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-            .ok_or_else(|| CliError::usage(format!("--url {url_text:?} is not an http(s) URL")))?;
+            .as_deref()
+            .map(|text| {
+                parse_url(text)
+                    .ok_or_else(|| CliError::usage(format!("--url {text:?} is not an http(s) URL")))
+            })
+            .transpose()?;
+        if args.secret
+            && args
+                .body
+                .as_ref()
+                .is_some_and(|path| path.as_os_str() == "-")
+        {
+            return Err(CliError::usage(
+                "--secret and --body - both read stdin; put the body in a file",
+            ));
+        }
         Ok(Self {
             url,
             settings,
@@ -90,6 +106,127 @@ fn setting_error(error: &ConfigError, given: &[SettingArg]) -> CliError {
         Some(setting) => CliError::usage(format!("--{}: {}", setting.flag, error.problem)),
         None => CliError::usage(error.to_string()),
     }
+}
+
+/// `text` as an http(s) URL with a host.
+fn parse_url(text: &str) -> Option<reqwest::Url> {
+    reqwest::Url::parse(text)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+}
+
+/// The function's URL: `--url`, else the stack's output, else the local stack's.
+///
+/// # Errors
+/// The stack has no URL output for the provider, or a value that is not an http(s) URL.
+fn function_url(
+    given: Option<&reqwest::Url>,
+    stack: Option<&StackOutputs>,
+    provider: ProviderArg,
+) -> Result<reqwest::Url, CliError> {
+    if let Some(url) = given {
+        return Ok(url.clone());
+    }
+    let Some(stack) = stack else {
+        let local = format!(
+            "{LOCAL_FUNCTIONS}/lambda-url/{}/",
+            provider.catalog().binary()
+        );
+        return parse_url(&local).ok_or_else(|| CliError::failed(format!("bad URL {local}")));
+    };
+    let text = stack.webhook_url(provider)?;
+    parse_url(text).ok_or_else(|| {
+        CliError::failed(format!(
+            "stack {} output {} is {text:?}, not an http(s) URL",
+            stack.stack(),
+            crate::stack::url_output(provider)
+        ))
+    })
+}
+
+/// Plain `http://` only to this machine, unless `--insecure`: a signature, or a token that is
+/// the secret itself, must not cross a network unencrypted by accident.
+///
+/// # Errors
+/// A usage error naming the URL.
+pub fn check_transport(url: &reqwest::Url, insecure: bool) -> Result<(), CliError> {
+    if url.scheme() == "http" && !is_loopback(url) && !insecure {
+        return Err(CliError::usage(format!(
+            "refusing to send over plain http:// to {}, which is not this machine; use https:// \
+             or --insecure",
+            url.host_str().unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Where the secret comes from (see `--secret` in `webhooks send --help`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `--secret`: one line of stdin.
+    Stdin,
+    /// [`SECRET_ENV`].
+    Env(Secret),
+    /// The current value of this Secrets Manager secret.
+    Manager(String),
+}
+
+impl SecretSource {
+    /// `--secret`, else `--secret-id`, else `env_secret` (the environment's [`SECRET_ENV`]),
+    /// else the stack's secret, else the provider's default secret.
+    ///
+    /// # Errors
+    /// The stack has no secret output for the provider.
+    pub fn choose(
+        args: &SendArgs,
+        env_secret: Option<String>,
+        stack: Option<&StackOutputs>,
+    ) -> Result<Self, CliError> {
+        if args.secret {
+            return Ok(Self::Stdin);
+        }
+        if let Some(id) = &args.secret_id {
+            return Ok(Self::Manager(id.clone()));
+        }
+        if let Some(secret) = env_secret.filter(|value| !value.is_empty()) {
+            return Ok(Self::Env(Secret::new(secret)));
+        }
+        Ok(Self::Manager(match stack {
+            Some(stack) => stack.secret_arn(args.provider)?.to_owned(),
+            None => args.provider.catalog().secret_id(),
+        }))
+    }
+}
+
+/// The secret on the first line of `input`, without its line break.
+///
+/// # Errors
+/// `input` cannot be read, or is not text.
+pub fn read_secret_line(mut input: impl BufRead) -> Result<Secret, CliError> {
+    let mut line = String::new();
+    input
+        .read_line(&mut line)
+        .map_err(|error| CliError::failed(format!("reading the secret from stdin: {error}")))?;
+    let line = line.strip_suffix('\n').unwrap_or(&line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    Ok(Secret::new(line))
+}
+
+/// A secret nobody has: what a `--tamper` send signs with.
+fn decoy_secret() -> Secret {
+    Secret::new(format!("tampered-{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// The signer of a `--tamper` send: the provider's, with a random secret. The real secret is
+/// not read at all, so what is sent can neither carry it nor be signed by it.
+///
+/// # Errors
+/// A provider setting is invalid.
+pub fn tamper_signer(
+    catalog: &dyn Catalog,
+    settings: &Env,
+) -> Result<Box<dyn Signer>, ConfigError> {
+    catalog.signer(settings, decoy_secret())
 }
 
 /// Random bytes for fresh sample ids.
@@ -182,32 +319,32 @@ pub async fn run(
     let options = SendOptions::from_args(args)?;
     let file_body = args.body.as_deref().map(read_body).transpose()?;
     let catalog = args.provider.catalog();
-    let secret = if let Some(secret) = &args.secret {
-        Secret::new(secret.clone())
-    } else {
-        let secret_id = args
-            .secret_id
-            .clone()
-            .unwrap_or_else(|| catalog.secret_id());
-        // A function on this machine reads its secret from the local stack.
-        let target = Target::choose(
-            endpoint_flag,
-            aws::env_endpoint().as_deref(),
-            is_loopback(&options.url),
-        );
-        let config = aws::sdk_config(&target).await;
-        aws::current_secret(&config, &secret_id).await?
+    let stack = match &args.stack {
+        Some(name) => {
+            let target = Target::choose(endpoint_flag, aws::env_endpoint().as_deref(), false);
+            let config = aws::sdk_config(&target).await;
+            let outputs = StackOutputs::read(&config, name).await?;
+            Some((config, outputs))
+        }
+        None => None,
     };
-    if secret.is_empty() {
-        return Err(CliError::usage("the secret is empty"));
+    let url = function_url(
+        options.url.as_ref(),
+        stack.as_ref().map(|(_, outputs)| outputs),
+        args.provider,
+    )?;
+    check_transport(&url, args.insecure)?;
+    let signer = if args.tamper {
+        tamper_signer(catalog, &options.settings)
+    } else {
+        let secret = real_secret(args, endpoint_flag, &url, stack.as_ref()).await?;
+        catalog.signer(&options.settings, secret)
     }
-    let signer = catalog
-        .signer(&options.settings, secret)
-        .map_err(|error| setting_error(&error, &args.settings))?;
+    .map_err(|error| setting_error(&error, &args.settings))?;
     let mut client = reqwest::Client::builder()
         .timeout(Duration::from_secs(args.timeout))
         .user_agent(concat!("webhooks-cli/", env!("CARGO_PKG_VERSION")));
-    if is_loopback(&options.url) {
+    if is_loopback(&url) {
         client = client.no_proxy();
     }
     let client = client
@@ -241,7 +378,7 @@ pub async fn run(
             let now = webhook_core::clock::now_ms() / 1000;
             let header = signer.header(&body, now, args.tamper);
             let started = Instant::now();
-            let (status, response) = post(&client, &options.url, header, body.clone()).await;
+            let (status, response) = post(&client, &url, header, body.clone()).await;
             let outcome = Sent {
                 number,
                 copy,
@@ -257,7 +394,7 @@ pub async fn run(
             if json_output {
                 output::print(&output::json_line(&outcome.to_json(
                     args.provider,
-                    &options.url,
+                    &url,
                     args.tamper,
                 )))?;
             }
@@ -274,6 +411,45 @@ pub async fn run(
         eprintln!("webhooks: {unexpected} of {total} answers were not {expected}");
     }
     Ok(unexpected == 0)
+}
+
+/// The provider's real secret, from where [`SecretSource::choose`] says.
+///
+/// # Errors
+/// The secret cannot be read, or is empty.
+async fn real_secret(
+    args: &SendArgs,
+    endpoint_flag: Option<&str>,
+    url: &reqwest::Url,
+    stack: Option<&(SdkConfig, StackOutputs)>,
+) -> Result<Secret, CliError> {
+    let source = SecretSource::choose(
+        args,
+        std::env::var(SECRET_ENV).ok(),
+        stack.map(|(_, outputs)| outputs),
+    )?;
+    let secret = match source {
+        SecretSource::Stdin => read_secret_line(std::io::stdin().lock())?,
+        SecretSource::Env(secret) => secret,
+        SecretSource::Manager(secret_id) => {
+            let config = if let Some((config, _)) = stack {
+                config.clone()
+            } else {
+                // A function on this machine reads its secret from the local stack.
+                let target = Target::choose(
+                    endpoint_flag,
+                    aws::env_endpoint().as_deref(),
+                    is_loopback(url),
+                );
+                aws::sdk_config(&target).await
+            };
+            aws::current_secret(&config, &secret_id).await?
+        }
+    };
+    if secret.is_empty() {
+        return Err(CliError::usage("the secret is empty"));
+    }
+    Ok(secret)
 }
 
 /// The people's view of the answers.
@@ -357,9 +533,11 @@ mod tests {
 
     #[test]
     fn options_default_to_the_local_stack() {
-        let options = SendOptions::from_args(&send_args(&["faceio"])).unwrap();
+        let args = send_args(&["faceio"]);
+        let options = SendOptions::from_args(&args).unwrap();
+        let url = function_url(options.url.as_ref(), None, args.provider).unwrap();
         assert_eq!(
-            options.url.as_str(),
+            url.as_str(),
             "http://127.0.0.1:9000/lambda-url/faceio-webhook/"
         );
         assert_eq!(options.event_code, Some("ENROLL"));
@@ -367,7 +545,7 @@ mod tests {
             options.settings.get("FACEIO_APP_ID"),
             Some("local-faceio-app")
         );
-        assert!(is_loopback(&options.url));
+        assert!(is_loopback(&url));
         let amani =
             SendOptions::from_args(&send_args(&["amani", "--amani-mode", "token"])).unwrap();
         assert_eq!(amani.settings.get("AMANI_AUTH_MODE"), Some("token"));
@@ -384,6 +562,7 @@ mod tests {
             &["alocity", "--app-id", "x"],
             &["faceio", "--url", "ftp://example.com/"],
             &["faceio", "--url", "not a url"],
+            &["faceio", "--secret", "--body", "-"],
         ] {
             let error = SendOptions::from_args(&send_args(args)).unwrap_err();
             assert!(matches!(error, CliError::Usage(_)), "{args:?}: {error}");
@@ -417,6 +596,189 @@ mod tests {
             assert!(
                 matches!(&error, CliError::Usage(text) if text.starts_with(option)),
                 "{error}"
+            );
+        }
+    }
+
+    fn stack() -> StackOutputs {
+        StackOutputs::new(
+            "prod",
+            vec![
+                (
+                    "FaceioWebhookUrl".into(),
+                    "https://api.example/webhooks/faceio".into(),
+                ),
+                (
+                    "FaceioSecretArn".into(),
+                    "arn:aws:secretsmanager:faceio".into(),
+                ),
+                ("AmaniWebhookUrl".into(), "ftp://api.example/amani".into()),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_url_is_the_flag_then_the_stack_output() {
+        let args = send_args(&["faceio", "--stack", "prod"]);
+        let options = SendOptions::from_args(&args).unwrap();
+        let url = function_url(options.url.as_ref(), Some(&stack()), args.provider).unwrap();
+        assert_eq!(url.as_str(), "https://api.example/webhooks/faceio");
+
+        let args = send_args(&[
+            "faceio",
+            "--stack",
+            "prod",
+            "--url",
+            "https://other.example/",
+        ]);
+        let options = SendOptions::from_args(&args).unwrap();
+        let url = function_url(options.url.as_ref(), Some(&stack()), args.provider).unwrap();
+        assert_eq!(url.as_str(), "https://other.example/");
+
+        let missing = send_args(&["alocity", "--stack", "prod"]);
+        assert_eq!(
+            function_url(None, Some(&stack()), missing.provider).unwrap_err(),
+            CliError::failed("stack prod has no output AlocityWebhookUrl")
+        );
+        let bad = send_args(&["amani", "--stack", "prod"]);
+        let error = function_url(None, Some(&stack()), bad.provider).unwrap_err();
+        assert!(error.to_string().contains("AmaniWebhookUrl"), "{error}");
+    }
+
+    #[test]
+    fn the_secret_is_stdin_then_the_id_then_the_environment_then_the_stack() {
+        let choose = |args: &[&str], env: Option<&str>, stack: Option<&StackOutputs>| {
+            SecretSource::choose(&send_args(args), env.map(str::to_owned), stack).unwrap()
+        };
+        let manager = |id: &str| SecretSource::Manager(id.to_owned());
+        assert_eq!(
+            choose(&["faceio", "--secret"], Some("env"), Some(&stack())),
+            SecretSource::Stdin
+        );
+        assert_eq!(
+            choose(
+                &["faceio", "--secret-id", "mine"],
+                Some("env"),
+                Some(&stack())
+            ),
+            manager("mine")
+        );
+        assert_eq!(
+            choose(&["faceio"], Some("env"), Some(&stack())),
+            SecretSource::Env(Secret::new("env"))
+        );
+        assert_eq!(
+            choose(&["faceio"], Some(""), Some(&stack())),
+            manager("arn:aws:secretsmanager:faceio")
+        );
+        assert_eq!(choose(&["faceio"], None, None), manager("webhooks/faceio"));
+        assert_eq!(
+            SecretSource::choose(&send_args(&["amani"]), None, Some(&stack())).unwrap_err(),
+            CliError::failed("stack prod has no output AmaniSecretArn")
+        );
+    }
+
+    #[test]
+    fn a_secret_on_stdin_is_its_first_line_without_the_line_break() {
+        let read = |input: &str| read_secret_line(input.as_bytes()).unwrap();
+        assert_eq!(read("s3cret\n"), Secret::new("s3cret"));
+        assert_eq!(read("s3cret\r\n"), Secret::new("s3cret"));
+        assert_eq!(read("s3cret"), Secret::new("s3cret"));
+        assert_eq!(read("first\nsecond\n"), Secret::new("first"));
+        assert_eq!(read(" spaced \n"), Secret::new(" spaced "));
+        assert!(read("").is_empty());
+        assert!(read_secret_line(&[0xff, b'\n'][..]).is_err());
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine_unless_insecure() {
+        let url = |text| reqwest::Url::parse(text).unwrap();
+        for ok in [
+            "http://127.0.0.1:9000/lambda-url/faceio-webhook/",
+            "http://localhost/",
+            "http://[::1]:8080/",
+            "https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/faceio",
+        ] {
+            assert_eq!(check_transport(&url(ok), false), Ok(()), "{ok}");
+        }
+        let error =
+            check_transport(&url("http://api.example.com/webhooks/faceio"), false).unwrap_err();
+        assert!(matches!(error, CliError::Usage(_)), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "usage error: refusing to send over plain http:// to api.example.com, which is not \
+             this machine; use https:// or --insecure"
+        );
+        assert!(check_transport(&url("http://10.0.0.7/"), false).is_err());
+        assert_eq!(
+            check_transport(&url("http://api.example.com/"), true),
+            Ok(())
+        );
+    }
+
+    /// Every way a secret could show up in a request: as it is, hex, base64.
+    fn encodings(secret: &str) -> Vec<String> {
+        use base64::Engine as _;
+        vec![
+            secret.to_owned(),
+            hex::encode(secret),
+            base64::engine::general_purpose::STANDARD.encode(secret),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        ]
+    }
+
+    #[test]
+    fn a_tampered_send_carries_nothing_of_the_real_secret_and_does_not_verify() {
+        const NOW: i64 = 1_795_478_400;
+        let modes: &[&[&str]] = &[
+            &["alocity-selfie"],
+            &["alocity"],
+            &["faceio"],
+            &["amani"],
+            &["amani", "--amani-mode", "token"],
+        ];
+        for mode in modes {
+            let args = send_args(mode);
+            let options = SendOptions::from_args(&args).unwrap();
+            let catalog = args.provider.catalog();
+            let real = catalog.dev_secret();
+            let code = options.event_code.unwrap();
+            let body = catalog
+                .sample(code, &Fresh::new(NOW, [7; 32]), &options.settings)
+                .unwrap()
+                .body;
+            let honest = catalog
+                .signer(&options.settings, Secret::new(real))
+                .unwrap()
+                .header(&body, NOW, false);
+
+            let (name, value) = tamper_signer(catalog, &options.settings)
+                .unwrap()
+                .header(&body, NOW, true);
+
+            assert_eq!(name, honest.0, "{mode:?}: the header keeps its name");
+            assert_ne!(value, honest.1, "{mode:?}");
+            let sent = [name.as_str().as_bytes(), value.as_bytes(), &body].concat();
+            for form in encodings(real) {
+                assert!(
+                    !sent
+                        .windows(form.len())
+                        .any(|window| window == form.as_bytes()),
+                    "{mode:?}: the tampered request holds the real secret ({form})"
+                );
+            }
+            // A token mode has no signature to check: the token not being the real one is all.
+            if let Some(audit) = catalog.audit().filter(|_| !mode.contains(&"token")) {
+                let secrets = [webhook_core::VersionedSecret::current(real)];
+                assert!(audit(&secrets, &body, &value).is_err(), "{mode:?}");
+                assert!(audit(&secrets, &body, &honest.1).is_ok(), "{mode:?}");
+            }
+            let again = tamper_signer(catalog, &options.settings)
+                .unwrap()
+                .header(&body, NOW, true);
+            assert_ne!(
+                value, again.1,
+                "{mode:?}: every tampered send signs with a new secret"
             );
         }
     }

@@ -1106,12 +1106,15 @@ def webhooks_bin() -> str:
 
 
 def cli_runner(webhooks_bin: str, endpoint: str) -> Callable[..., Run]:
-    """`webhooks ARGS` against the moto at `endpoint`, dummy credentials."""
-    env = local_aws_env(endpoint, ("WEBHOOKS_SECRET",))
+    """`webhooks ARGS` against the moto at `endpoint`, dummy credentials. `stdin` is what the
+    command reads (a body for `--body -`, a secret for `--secret`); `env` adds variables (such as
+    WEBHOOKS_SECRET, which is otherwise never inherited)."""
+    base = local_aws_env(endpoint, ("WEBHOOKS_SECRET",))
 
-    def run(*args: str, stdin: str | None = None, timeout: float = 180) -> Run:
-        proc = subprocess.run([webhooks_bin, *args], cwd=REPO, env=env, input=stdin, capture_output=True,
-                              text=True, timeout=timeout)
+    def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 180) -> Run:
+        proc = subprocess.run([webhooks_bin, *args], cwd=REPO, env={**base, **(env or {})}, input=stdin,
+                              capture_output=True, text=True, timeout=timeout)
         return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
 
     return run

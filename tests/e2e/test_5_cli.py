@@ -1,5 +1,6 @@
 """The `webhooks` CLI against the local stack: send -> list -> get for every provider mode, subject
-lookups, the tamper audit, --json output, --stack, and exit statuses (0 ok, 1 failure, 2 usage).
+lookups, the tamper audit, --json output, --stack, the secret from stdin or WEBHOOKS_SECRET, and exit
+statuses (0 ok, 1 failure, 2 usage). test_12_stack.py runs the commands against a stack's outputs.
 
 The CLI runs as a subprocess with AWS_ENDPOINT_URL pointing at the suite's moto and dummy
 credentials, and sends to the suite's `cargo lambda watch` instances with --url.
@@ -22,6 +23,7 @@ from conftest import (
     amani_token_header,
     faceio_app_id,
     free_port,
+    load_vectors,
     local_aws,
     sha256_hex,
 )
@@ -186,10 +188,31 @@ def test_tamper_is_refused_and_a_wrong_secret_fails(cli, stack, mode_name):
     nothing = cli("events", "subject", mode.provider, line["subject"], "--json")
     assert nothing.code == 0 and nothing.out == "", nothing
 
-    wrong = cli(*send_args(stack, mode, secret_id=False), "--secret", "not-the-secret", "--json")
-    assert wrong.code == 1, wrong
-    assert wrong.lines()[0]["status"] == 401
-    assert "not-the-secret" not in wrong.out + wrong.err  # secrets are never printed
+    # A wrong secret, from stdin and from WEBHOOKS_SECRET: refused, and never printed.
+    for given in ({"stdin": "not-the-secret\n"}, {"env": {"WEBHOOKS_SECRET": "not-the-secret"}}):
+        extra = ["--secret"] if "stdin" in given else []
+        wrong = cli(*send_args(stack, mode, secret_id=False), *extra, "--json", **given)
+        assert wrong.code == 1, wrong
+        assert wrong.lines()[0]["status"] == 401
+        assert "not-the-secret" not in wrong.out + wrong.err
+
+
+@pytest.mark.parametrize("mode_name", list(MODES))
+def test_the_secret_from_stdin_or_the_environment(cli, stack, mode_name):
+    mode = MODES[mode_name]
+    current = load_vectors(mode.name)["secrets"]["current"]
+    from_stdin = cli(*send_args(stack, mode, secret_id=False), "--secret", "--json", stdin=current + "\n")
+    from_env = cli(*send_args(stack, mode, secret_id=False), "--json", env={"WEBHOOKS_SECRET": current})
+    for run in (from_stdin, from_env):
+        assert run.code == 0, run
+        assert run.lines()[0]["response"]["status"] == "stored", run
+        assert current not in run.out + run.err
+
+
+def test_a_secret_is_never_an_argument(cli):
+    r = cli("send", "faceio", "--secret", "s3cret-on-argv")
+    assert r.code == 2, r
+    assert r.err.startswith("error: unexpected argument"), r
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,6 +323,8 @@ def test_clap_usage_errors_exit_2(cli, args):
     ["send", "faceio", "--event", "PinOk"],
     ["send", "alocity", "--app-id", "x"],
     ["send", "faceio", "--url", "ftp://127.0.0.1/"],
+    ["send", "faceio", "--url", "http://webhooks.example.invalid/faceio"],
+    ["send", "faceio", "--secret", "--body", "-"],
     ["events", "list", "--provider", "faceio", "--from", "2026-01-02", "--to", "2026-01-01"],
     ["reverify", "--provider", "faceio"],
     ["events", "list", "--provider", "faceio", "--endpoint-url", "not a url"],
@@ -322,7 +347,7 @@ def test_failures_exit_1_on_one_line(cli, stack):
     assert "does not exist" in r.err
 
     closed = f"http://127.0.0.1:{free_port()}/lambda-url/faceio-webhook/"
-    r = cli("send", "faceio", "--url", closed, "--secret", "x", "--timeout", "5", "--json")
+    r = cli("send", "faceio", "--url", closed, "--secret", "--timeout", "5", "--json", stdin="x\n")
     assert r.code == 1, r
     (line,) = r.lines()
     assert line["status"] is None and "onnect" in line["response"], line
