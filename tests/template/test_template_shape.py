@@ -19,10 +19,13 @@ ROUTES = {
 }
 # Environment each function gets from the template (besides Globals), per the project spec.
 PROVIDER_ENV = {
-    "alocity-selfie-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds"},
-    "alocity-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds"},
-    "faceio-webhook": {"FACEIO_APP_ID": "FaceioAppId"},
-    "amani-webhook": {"AMANI_AUTH_MODE": "AmaniAuthMode", "AMANI_TOKEN_HEADER": "AmaniTokenHeader"},
+    "alocity-selfie-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds",
+                               "MAX_BODY_BYTES": "AlocitySelfieMaxBodyBytes"},
+    "alocity-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds",
+                        "MAX_BODY_BYTES": "AlocityMaxBodyBytes"},
+    "faceio-webhook": {"FACEIO_APP_ID": "FaceioAppId", "MAX_BODY_BYTES": "FaceioMaxBodyBytes"},
+    "amani-webhook": {"AMANI_AUTH_MODE": "AmaniAuthMode", "AMANI_TOKEN_HEADER": "AmaniTokenHeader",
+                      "MAX_BODY_BYTES": "AmaniMaxBodyBytes"},
 }
 FACEIO_GIVES_UP_AFTER_SECONDS = 6
 # Every receiver gets these (issue 11): the fallback queue and the quarantine settings.
