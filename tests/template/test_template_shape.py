@@ -39,6 +39,8 @@ GLOBAL_ENV = {
     "PAYLOAD_BUCKET": {"Ref": "PayloadBucket"},
     "RETENTION_DAYS": {"Ref": "RetentionDays"},
     "RUST_LOG": {"Ref": "LogLevel"},
+    # Absent when deployed; declared so that `sam local --env-vars env.json` can set it.
+    "AWS_ENDPOINT_URL": {"Ref": "AWS::NoValue"},
 }
 FOURTEEN_DAYS = 14 * 24 * 3600
 
