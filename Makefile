@@ -13,6 +13,7 @@ CARGO_LAMBDA := .venv/cargo-lambda/bin/cargo-lambda
 TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 E2E_PYTEST   := $(MOTO_VENV)/bin/python -m pytest
 E2E_ARGS     ?=
+MEMORY_ARGS  ?=
 
 .PHONY: help tools tools-moto tools-cargo-lambda tools-peer dev test fmt-check clippy unit drill e2e bench-smoke local-aws-table sam-checks sam-lint
 
@@ -93,7 +94,7 @@ sam-lint:
 # Then the worst-case memory check (bench/memory.py, issue 12): every receiver at its template
 # body cap, adversarial bodies signed and forged; non-zero exit when one request's peak RSS
 # (VmHWM) is over 64 MiB, half of the functions' 128 MB, or an answer is not the expected one
-# (about 30 s).
+# (about a minute; MEMORY_ARGS passes options, e.g. MEMORY_ARGS='--cap alocity-selfie=262144').
 # It runs the debug binaries, which `make unit` and `make e2e` have already built (the cargo build
 # below is then a no-op): a release build would add about 10 minutes. Installs the moto and peer
 # venvs itself (about 20 s for the peer the first time); the start-up run itself takes under 10 s.
@@ -104,7 +105,7 @@ bench-smoke: tools-moto tools-peer
 	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs 1 --warm 4 \
 	  --rust-bin "$(TARGET_DIR)/debug/$$bin" --peer-python $(PEER_VENV)/bin/python \
 	  --out "$$results/startup.json" && \
-	$(MOTO_VENV)/bin/python bench/memory.py --bin-dir "$(TARGET_DIR)/debug" --out "$$results/memory.json" && \
+	$(MOTO_VENV)/bin/python bench/memory.py --bin-dir "$(TARGET_DIR)/debug" --out "$$results/memory.json" $(MEMORY_ARGS) && \
 	python3 bench/report.py --results-dir "$$results" --out "$$results/REPORT.md" --source "make bench-smoke"
 
 # Benchmarks (issue 6), not a test; writes bench/REPORT.md. About 10 minutes on 2 cores plus the

@@ -297,11 +297,11 @@ def memory_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target]
         "## Memory at the body cap",
         "",
         f"bench/memory.py, {data['label']}, {data['date']}: each function under the Runtime API with "
-        "MAX_BODY_BYTES at its template default, one warm-up event, then bodies of exactly the cap "
-        "(inside the provider's envelope, so a signed one is verified, parsed and stored), each once "
-        "signed and once forged; the peak RSS (VmHWM) is reset before each body and read after its "
-        f"answer. Nesting: arrays {data['nesting_depth']} deep, repeated. Amani's signed bodies go "
-        "through the json.dumps fallback. Figures are signed / forged.",
+        "MAX_BODY_BYTES at its template default; each body of exactly the cap (inside the provider's "
+        "envelope, so a signed one is verified, parsed and stored) in a process of its own, after one "
+        "warm-up event, with the peak RSS (VmHWM) reset before the body and read after its answer. "
+        f"Nesting: arrays {data['nesting_depth']} deep, repeated. Amani's signed bodies go through "
+        "the json.dumps fallback. Figures are signed / forged.",
         "",
         "| function | cap | RSS after warm-up | " + " | ".join(kinds) + " | peak | ≤ " + _mib(limit) + " |",
         "|---|---:|---:|" + "---:|" * len(kinds) + "---:|---|",
