@@ -94,7 +94,7 @@ sam-lint:
 # Then the worst-case memory check (bench/memory.py, issue 12): every receiver at its template
 # body cap, adversarial bodies signed and forged; non-zero exit when one request's peak RSS
 # (VmHWM) is over 64 MiB, half of the functions' 128 MB, or an answer is not the expected one
-# (about a minute; MEMORY_ARGS passes options, e.g. MEMORY_ARGS='--cap alocity-selfie=262144').
+# (about 35 s; MEMORY_ARGS passes options, e.g. MEMORY_ARGS='--cap alocity-selfie=262144').
 # It runs the debug binaries, which `make unit` and `make e2e` have already built (the cargo build
 # below is then a no-op): a release build would add about 10 minutes. Installs the moto and peer
 # venvs itself (about 20 s for the peer the first time); the start-up run itself takes under 10 s.

@@ -26,7 +26,7 @@ VmHWM from /proc/<pid>/status: that request's peak, the process's resident basel
 Exit status 1 when any figure exceeds --limit-mib (default 64, half of the functions' 128 MB),
 a peak could not be measured, or an answer is not the expected one (signed: 200 stored, or 202
 queued when the table did not take it in time; forged: 401; over the cap: 413). 36 processes,
-about a minute with debug binaries on 2 busy cores.
+about 35 s with debug binaries on 2 busy cores.
 
     .venv/moto/bin/python bench/memory.py --bin-dir target/debug --out bench/target/memory.json
 
