@@ -13,6 +13,7 @@ CARGO_LAMBDA := .venv/cargo-lambda/bin/cargo-lambda
 TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
 E2E_PYTEST   := $(MOTO_VENV)/bin/python -m pytest
 E2E_ARGS     ?=
+MEMORY_ARGS  ?=
 
 .PHONY: help tools tools-moto tools-cargo-lambda tools-peer dev test fmt-check clippy unit drill e2e bench-smoke local-aws-table sam-checks sam-lint
 
@@ -90,16 +91,21 @@ sam-lint:
 # Its results then go through bench/report.py (into a temporary directory, deleted afterwards;
 # bench/target and bench/REPORT.md are left alone), so a key the report reads and the harness no
 # longer writes fails here too.
-# It runs the debug binary, which `make unit` and `make e2e` have already built (the cargo build
+# Then the worst-case memory check (bench/memory.py, issue 12): every receiver at its template
+# body cap, adversarial bodies signed and forged; non-zero exit when one request's peak RSS
+# (VmHWM) is over 64 MiB, half of the functions' 128 MB, or an answer is not the expected one
+# (about 35 s; MEMORY_ARGS passes options, e.g. MEMORY_ARGS='--cap alocity-selfie=262144').
+# It runs the debug binaries, which `make unit` and `make e2e` have already built (the cargo build
 # below is then a no-op): a release build would add about 10 minutes. Installs the moto and peer
-# venvs itself (about 20 s for the peer the first time); the run itself takes under 10 s.
+# venvs itself (about 20 s for the peer the first time); the start-up run itself takes under 10 s.
 bench-smoke: tools-moto tools-peer
 	bin=$$($(MOTO_VENV)/bin/python bench/startup/harness.py --print-binary) && \
-	cargo build --bin "$$bin" && \
+	cargo build $$(python3 scripts/registry.py binaries | sed 's/^/--bin /') && \
 	results=$$(mktemp -d) && trap 'rm -rf "$$results"' EXIT && \
 	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs 1 --warm 4 \
 	  --rust-bin "$(TARGET_DIR)/debug/$$bin" --peer-python $(PEER_VENV)/bin/python \
 	  --out "$$results/startup.json" && \
+	$(MOTO_VENV)/bin/python bench/memory.py --bin-dir "$(TARGET_DIR)/debug" --out "$$results/memory.json" $(MEMORY_ARGS) && \
 	python3 bench/report.py --results-dir "$$results" --out "$$results/REPORT.md" --source "make bench-smoke"
 
 # Benchmarks (issue 6), not a test; writes bench/REPORT.md. About 10 minutes on 2 cores plus the
@@ -113,7 +119,9 @@ bench-smoke: tools-moto tools-peer
 #      package size (bench/startup/sizes.py);
 #   4. cold/warm start harness, the zipped release bootstrap against the Python peer,
 #      BENCH_RUNS cold starts and BENCH_WARM warm events each (bench/startup/harness.py);
-#   5. bench/report.py: all of it, with ratios, the targets and the cost model, in REPORT.md.
+#   5. worst-case memory of one request at each receiver's body cap, the release bootstraps
+#      (bench/memory.py; a figure over 64 MiB is reported as a missed target, the run goes on);
+#   6. bench/report.py: all of it, with ratios, the targets and the cost model, in REPORT.md.
 # bench/ is its own workspace (root Cargo.toml `exclude`), so `make test` never builds it.
 BENCH_RUNS ?= 3
 BENCH_WARM ?= 200
@@ -133,4 +141,12 @@ bench: tools-moto tools-cargo-lambda tools-peer
 	$(MOTO_VENV)/bin/python bench/startup/harness.py --runs $(BENCH_RUNS) --warm $(BENCH_WARM) \
 	  --rust-bin bench/target/startup/bootstrap --rust-label "$$bin, the release bootstrap.zip" \
 	  --peer-python $(PEER_VENV)/bin/python --out bench/target/startup.json
+	rm -rf bench/target/memory && \
+	for bin in $$(python3 scripts/registry.py binaries); do \
+	  mkdir -p "bench/target/memory/$$bin" && \
+	  python3 -m zipfile -e "$(TARGET_DIR)/lambda/$$bin/bootstrap.zip" "bench/target/memory/$$bin/" && \
+	  chmod +x "bench/target/memory/$$bin/bootstrap" || exit 1; \
+	done
+	-$(MOTO_VENV)/bin/python bench/memory.py --bin-dir bench/target/memory --label "release bootstrap.zip" \
+	  --out bench/target/memory.json
 	python3 bench/report.py

@@ -4,7 +4,7 @@
 Verification: criterion's criterion/<group>/<impl>/<size>/new/estimates.json for the groups and
 implementations that benches/verify.rs measures. Start-up, overhead, size and cost:
 startup.json (startup/harness.py), pipeline.json (benches/pipeline.rs), peer_overhead.json
-(peer/overhead.py) and sizes.json (startup/sizes.py), rendered by startup/report_sections.py.
+(peer/overhead.py), sizes.json (startup/sizes.py) and memory.json (memory.py), rendered by startup/report_sections.py.
 All of them under the results directory (bench/target/ by default; `make bench-smoke` points it
 at the smoke run's startup.json alone). Adds the machine, the toolchain and the date; a part
 whose results are missing says so. Standard library only.
@@ -324,7 +324,8 @@ def main() -> int:
         return replace_verification(args, criterion)
     startup = load_json(args.results_dir, "startup.json")
     pipeline = load_json(args.results_dir, "pipeline.json")
-    if criterion.ns("alocity", "ours", SIZES[0]) is None and startup is None and pipeline is None:
+    memory = load_json(args.results_dir, "memory.json")
+    if criterion.ns("alocity", "ours", SIZES[0]) is None and startup is None and pipeline is None and memory is None:
         print(f"no results under {args.results_dir}: run `make bench`", file=sys.stderr)
         return 1
 
@@ -332,6 +333,7 @@ def main() -> int:
     startup_lines, startup_targets = report_sections.startup_section(startup)
     overhead_lines, overhead_targets = report_sections.overhead_section(
         pipeline, load_json(args.results_dir, "peer_overhead.json"))
+    memory_lines, memory_targets = report_sections.memory_section(memory)
     out = [
         "# Benchmarks",
         "",
@@ -348,9 +350,10 @@ def main() -> int:
         "(bench/peer/requirements.txt)",
         f"- Source measured: {args.source or source()}",
         "",
-        *report_sections.targets_section(startup_targets + overhead_targets),
+        *report_sections.targets_section(startup_targets + overhead_targets + memory_targets),
         *startup_lines,
         *overhead_lines,
+        *memory_lines,
         *report_sections.sizes_section(load_json(args.results_dir, "sizes.json")),
         *report_sections.cost_section(startup),
         *verification_section(criterion),

@@ -13,13 +13,18 @@
 #      AWS, it feeds the queue's messages to the drain function (webhook-drain) under that watch
 #
 # Ctrl-C (or any exit) stops what this script started, by process id.
-# Ports can be moved with MOTO_PORT / WATCH_PORT; everything stays on 127.0.0.1.
+# Ports can be moved with MOTO_PORT / WATCH_PORT; everything stays on 127.0.0.1, unless
+# DEV_BIND=0.0.0.0 lets moto listen on every interface: what `sam local` needs, whose function
+# containers reach moto through the host (env.json: http://host.docker.internal:4566, the docker
+# bridge on Linux). moto has no authentication, so anything that can reach the machine can then
+# read and write the local stack: use it on a trusted network only.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
 MOTO_PORT="${MOTO_PORT:-4566}"
+DEV_BIND="${DEV_BIND:-127.0.0.1}"
 WATCH_PORT="${WATCH_PORT:-9000}"
 RUN_DIR="${ROOT}/.local/dev"
 MOTO_PY="${ROOT}/.venv/moto/bin/python"
@@ -107,8 +112,14 @@ for setting in "${DEV_SETTINGS[@]}"; do
   if [[ -z "${!name:-}" ]]; then export "${name}=${setting#*=}"; fi
 done
 
-log "starting moto on 127.0.0.1:${MOTO_PORT} (log: ${RUN_DIR}/moto.log)"
-setsid "${MOTO_SERVER}" -H 127.0.0.1 -p "${MOTO_PORT}" >"${RUN_DIR}/moto.log" 2>&1 </dev/null &
+case "${DEV_BIND}" in
+  127.0.0.1) ;;
+  # Every interface still includes loopback, where this script and the functions reach moto.
+  0.0.0.0) log "DEV_BIND=0.0.0.0: moto (no authentication) listens on every interface, for containers (sam local)" ;;
+  *) log "DEV_BIND must be 127.0.0.1 (default) or 0.0.0.0, not ${DEV_BIND}"; exit 2 ;;
+esac
+log "starting moto on ${DEV_BIND}:${MOTO_PORT} (log: ${RUN_DIR}/moto.log)"
+setsid "${MOTO_SERVER}" -H "${DEV_BIND}" -p "${MOTO_PORT}" >"${RUN_DIR}/moto.log" 2>&1 </dev/null &
 PIDS+=("$!")
 
 "${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" --table "${EVENTS_TABLE}" \
@@ -149,6 +160,10 @@ $(for bin in "${BINARIES[@]}"; do printf '        http://127.0.0.1:%s/lambda-url
 [dev] fallback queue: ${FALLBACK_QUEUE_URL} (dead-letter queue ${FALLBACK_QUEUE}-dlq), drained into webhook-drain
       by scripts/drain_pump.py (log: ${RUN_DIR}/drain-pump.log)
 [dev] function environment: ${ENV_FILE}
+$(if [[ "${DEV_BIND}" != 127.0.0.1 ]]; then
+    printf '[dev] moto also listens on %s:%s: sam local --env-vars env.json reaches it (README, "sam local")\n' \
+      "${DEV_BIND}" "${MOTO_PORT}"
+  fi)
 [dev] Ctrl-C stops everything.
 
 EOF

@@ -4,7 +4,7 @@ name it outside its homes. The target is 0 (docs/adding-a-provider.md).
 
 A provider's homes are its crate (functions/<name>/), its fixtures (tests/fixtures/<name>/ and
 tests/fixtures/vectors/<name>*.json), the registry (cli/src/registry.rs, cli/Cargo.toml) and the
-SAM application (template.yaml, samconfig.toml). Products of one vendor form a family (the part of
+SAM application (template.yaml, samconfig.toml, env.json). Products of one vendor form a family (the part of
 the name before the first '-', e.g. the two Alocity products): they may share a scheme module in
 shared/ named after the vendor (shared/src/<vendor>.rs, shared/src/verify/<vendor>.rs, declared by
 `pub mod <vendor>;`), and each family crate may name the vendor. A provider alone in its family
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import registry  # noqa: E402
 
 REGISTRY_FILES = {"cli/src/registry.rs", "cli/Cargo.toml"}
-SAM_FILES = {"template.yaml", "samconfig.toml"}
+SAM_FILES = {"template.yaml", "samconfig.toml", "env.json"}
 NOT_CODE = (".md", ".lock", ".png", ".svg")
 TEST_PREFIXES = ("tests/", "bench/", "fuzz/", "shared/src/testing")
 LINE_COMMENT = {".rs": "//", ".py": "#", ".sh": "#", ".toml": "#", ".yaml": "#", ".yml": "#", "": "#"}

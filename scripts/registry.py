@@ -11,13 +11,15 @@ As a script (for the Makefile and shell scripts), one item per line:
     python3 scripts/registry.py settings      # every provider setting's variable NAME
     python3 scripts/registry.py json          # the registry, one JSON object per provider
 
-The CLI is built on first use (`cargo run`); its output is cached for the life of the process.
+The CLI is built on first use (`cargo run`), or WEBHOOKS_CLI names a `webhooks` binary already
+built (e.g. target/debug/webhooks) to run instead; its output is cached for the life of the process.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +32,11 @@ COMMAND = ["cargo", "run", "--quiet", "-p", "webhooks-cli", "--bin", "webhooks",
 @functools.cache
 def providers() -> tuple[dict[str, Any], ...]:
     """Every provider, in the registry's order."""
-    done = subprocess.run(COMMAND, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    built = os.environ.get("WEBHOOKS_CLI")
+    command = [built, "providers", "--json"] if built else COMMAND
+    done = subprocess.run(command, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"registry: {' '.join(COMMAND)} failed (rc={done.returncode}):\n{done.stderr[-4000:]}")
+        raise SystemExit(f"registry: {' '.join(command)} failed (rc={done.returncode}):\n{done.stderr[-4000:]}")
     listed = tuple(json.loads(line) for line in done.stdout.splitlines() if line.strip())
     if not listed:
         raise SystemExit("registry: webhooks providers --json listed no provider")

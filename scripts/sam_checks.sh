@@ -15,7 +15,8 @@
 #          the drain). (arm64 is not built here: the machine has no aarch64 target.)
 #   test   pytest tests/template (table == local stack; each role's IAM actions == the AWS
 #          operations linked into its built binary and called in its source, plus the three
-#          that Lambda's SQS poller calls for the drain; template shape).
+#          that Lambda's SQS poller calls for the drain; template shape; body caps; env.json
+#          covers every function's variables for `sam local`, as SAM CLI resolves them).
 #          Without `build` in the same run, the binary checks skip when no fresh build exists.
 #
 # Nothing talks to AWS: dummy credentials, no profile, and AWS_ENDPOINT_URL points at a closed

@@ -3,7 +3,7 @@ overhead, deployment sizes and the cost model (bench/report.py puts them togethe
 
 Inputs, from bench/report.py's results directory (bench/target/ by default): startup.json
 (harness.py), pipeline.json (benches/pipeline.rs), peer_overhead.json (peer/overhead.py),
-sizes.json (sizes.py). A missing input makes its section say so, and its targets "not measured",
+sizes.json (sizes.py), memory.json (bench/memory.py). A missing input makes its section say so, and its targets "not measured",
 instead of failing; a missing key in an input that is there fails.
 """
 
@@ -283,6 +283,44 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         "",
     ]
     return lines
+
+
+def memory_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target]]:
+    """bench/memory.py's figures: peak RSS of one adversarial request at each function's cap."""
+    what = "worst request at the body cap ≤ half of 128 MB"
+    if not data:
+        return (["## Memory at the body cap", "", "Not run (bench/memory.py).", ""],
+                [(what, "not measured", "≤ 64 MiB", False)])
+    kinds = ["members", "nesting", "string", "numbers"]
+    limit = data["limit_kib"]
+    lines = [
+        "## Memory at the body cap",
+        "",
+        f"bench/memory.py, {data['label']}, {data['date']}: each function under the Runtime API with "
+        "MAX_BODY_BYTES at its template default; each body of exactly the cap (inside the provider's "
+        "envelope, so a signed one is verified, parsed and stored) in a process of its own, after one "
+        "warm-up event, with the peak RSS (VmHWM) reset before the body and read after its answer. "
+        f"Nesting: arrays {data['nesting_depth']} deep, repeated. Amani's signed bodies go through "
+        "the json.dumps fallback. Figures are signed / forged.",
+        "",
+        "| function | cap | RSS after warm-up | " + " | ".join(kinds) + " | peak | ≤ " + _mib(limit) + " |",
+        "|---|---:|---:|" + "---:|" * len(kinds) + "---:|---|",
+    ]
+    peaks = []
+    for name, result in data["functions"].items():
+        cells = []
+        for kind in kinds:
+            got = {row["auth"]: row["vmhwm_kib"] for row in result["bodies"] if row["kind"] == kind}
+            cells.append(f"{_mib(got.get('signed'))} / {_mib(got.get('forged'))}")
+        peak = result["peak_kib"]
+        peaks.append(peak)
+        met = peak is not None and peak <= limit
+        lines.append(f"| {name} | {_bytes(result['cap_bytes'])} | {_mib(result['baseline_rss_kib'])} | "
+                     + " | ".join(cells) + f" | {_mib(peak)} | {'yes' if met else '**no**'} |")
+    lines += ["", *(f"- failure: {failure}" for failure in data["failures"]), ""]
+    worst = None if None in peaks or not peaks else max(peaks)
+    return lines, [(what, "not measured" if worst is None else _mib(worst), f"≤ {_mib(limit)}",
+                    worst is not None and worst <= limit and not data["failures"])]
 
 
 def targets_section(targets: list[Target]) -> list[str]:

@@ -19,10 +19,13 @@ ROUTES = {
 }
 # Environment each function gets from the template (besides Globals), per the project spec.
 PROVIDER_ENV = {
-    "alocity-selfie-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds"},
-    "alocity-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds"},
-    "faceio-webhook": {"FACEIO_APP_ID": "FaceioAppId"},
-    "amani-webhook": {"AMANI_AUTH_MODE": "AmaniAuthMode", "AMANI_TOKEN_HEADER": "AmaniTokenHeader"},
+    "alocity-selfie-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds",
+                               "MAX_BODY_BYTES": "AlocitySelfieMaxBodyBytes"},
+    "alocity-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds",
+                        "MAX_BODY_BYTES": "AlocityMaxBodyBytes"},
+    "faceio-webhook": {"FACEIO_APP_ID": "FaceioAppId", "MAX_BODY_BYTES": "FaceioMaxBodyBytes"},
+    "amani-webhook": {"AMANI_AUTH_MODE": "AmaniAuthMode", "AMANI_TOKEN_HEADER": "AmaniTokenHeader",
+                      "MAX_BODY_BYTES": "AmaniMaxBodyBytes"},
 }
 FACEIO_GIVES_UP_AFTER_SECONDS = 6
 # Every receiver gets these (issue 11): the fallback queue and the quarantine settings.
@@ -36,6 +39,8 @@ GLOBAL_ENV = {
     "PAYLOAD_BUCKET": {"Ref": "PayloadBucket"},
     "RETENTION_DAYS": {"Ref": "RetentionDays"},
     "RUST_LOG": {"Ref": "LogLevel"},
+    # Absent when deployed; declared so that `sam local --env-vars env.json` can set it.
+    "AWS_ENDPOINT_URL": {"Ref": "AWS::NoValue"},
 }
 FOURTEEN_DAYS = 14 * 24 * 3600
 
