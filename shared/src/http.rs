@@ -302,10 +302,7 @@ mod tests {
                 serde_json::from_value(lambda_event_template(file)).unwrap_or_default();
             request.source_ip()
         };
-        assert_eq!(
-            ip("apigw_v2_proxy_request.json").as_deref(),
-            Some("IP")
-        );
+        assert_eq!(ip("apigw_v2_proxy_request.json").as_deref(), Some("IP"));
         assert_eq!(
             ip("example-apigw-request.json").as_deref(),
             Some("192.168.196.186")

@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 use crate::budget::{Budget, MAX_REQUEST_TIME};
 pub use crate::clock::Clock;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::payload;
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent};
 use crate::quarantine::{self, HOLD_DEADLINE, Held, Hold, NoQuarantine};
 use crate::refusal::Refusal;
@@ -140,7 +141,7 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
             }
             Err(Unverified { refusal, .. }) => return Err(refusal),
         };
-        let payload: Option<Value> = serde_json::from_slice(&body).ok();
+        let payload = payload::parse(&body);
         if let Err(error) = self.provider.accept(payload.as_ref()) {
             if quarantine::holds(error) {
                 self.hold(error, &body, &headers, &arrival, budget).await;
@@ -438,7 +439,7 @@ impl<P: Provider> Promote for P {
                 held.received_at_ms.div_euclid(1000),
             )
             .map_err(PromoteError::NotAuthentic)?;
-        let payload: Option<Value> = serde_json::from_slice(&body).ok();
+        let payload = payload::parse(&body);
         self.accept(payload.as_ref())
             .map_err(PromoteError::NotAuthentic)?;
         let signature = self.audit_signature(&held.credentials.header_map());

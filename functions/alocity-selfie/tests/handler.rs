@@ -110,6 +110,31 @@ async fn bodies_over_the_cap_are_refused_plain_or_base64() {
 }
 
 #[tokio::test]
+async fn an_authentic_body_of_too_many_values_is_stored_unparsed() {
+    use webhook_core::payload::MAX_JSON_VALUES;
+
+    let app = Pipeline::new(
+        AlocitySelfie::new(300),
+        MemorySecrets::new([VersionedSecret::current(SECRET)]),
+        MemoryStore::new(),
+        1024 * 1024,
+    )
+    .with_clock(Clock::Fixed(NOW * 1000));
+    let numbers = vec!["1"; MAX_JSON_VALUES].join(",");
+    let body = format!(r#"{{"Id":"evt-huge","EventCode":"PinFailures","Payload":[{numbers}]}}"#);
+    let response = app
+        .handle(post(body.as_bytes(), &signed(&body), false))
+        .await;
+    assert_eq!(response.status_code, 200, "{}", response.body);
+    let records = app.store().records();
+    let record = records.values().next().unwrap();
+    assert_eq!(record.event_code, "unparsed");
+    assert_eq!(record.payload, None);
+    assert_eq!(record.body, body.as_bytes());
+    assert_eq!(record.idempotency_key, record.body_sha256);
+}
+
+#[tokio::test]
 async fn base64_junk_is_a_bad_request() {
     let app = pipeline();
     let mut request = post(b"{}", &signed("{}"), true);
