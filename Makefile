@@ -15,6 +15,13 @@ E2E_PYTEST   := $(MOTO_VENV)/bin/python -m pytest
 E2E_ARGS     ?=
 MEMORY_ARGS  ?=
 
+# Rewrite events/<provider>/<front door>.json: sample Lambda events signed with the local stack's
+# secrets (scripts/sample_events.py), for `sam local invoke -e` and `cargo lambda invoke --data-file`.
+.PHONY: events
+events:
+	cargo build --bin webhooks
+	WEBHOOKS_CLI=$(TARGET_DIR)/debug/webhooks python3 scripts/sample_events.py
+
 .PHONY: help tools tools-moto tools-cargo-lambda tools-peer dev test fmt-check clippy unit drill e2e bench-smoke local-aws-table sam-checks sam-lint
 
 help:
@@ -23,6 +30,7 @@ help:
 	@echo "make tools  - install the pinned tools into .venv/ (moto, pytest, boto3, requests, cargo-lambda)"
 	@echo "make fmt-check | clippy | unit | drill | e2e | bench-smoke | sam-checks  - the steps of 'make test' one by one"
 	@echo "make sam-lint - quick template checks (validate, cfn-lint, checkov, template tests) without sam build"
+	@echo "make events - rewrite the signed sample Lambda events under events/ (sam local, cargo lambda invoke)"
 	@echo "make bench  - all benchmarks against the limits and a Python peer -> bench/REPORT.md (not a test)"
 
 tools:

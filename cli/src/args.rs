@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{ArgMatches, Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+use webhook_core::http::FrontDoor;
 use webhook_core::store::query::TimeWindow;
 
 use crate::error::CliError;
@@ -205,6 +207,18 @@ pub struct SendArgs {
     #[arg(long)]
     pub tamper: bool,
 
+    /// Write the signed delivery, as the Lambda event its front door would hand the function,
+    /// to this file (`-`: stdout) instead of sending it: for `sam local invoke -e FILE` and
+    /// `cargo lambda invoke --data-file FILE`. Sign it just before use: Alocity's signatures go
+    /// stale after the timestamp tolerance.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "insecure", "duplicate"])]
+    pub emit_event: Option<PathBuf>,
+
+    /// The front door --emit-event writes the event of.
+    #[arg(long, value_name = "DOOR", default_value = "http-api-v2", requires = "emit_event",
+          value_parser = front_door_parser())]
+    pub front_door: FrontDoor,
+
     /// Seconds to wait for each answer.
     #[arg(long, value_name = "SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -213,6 +227,12 @@ pub struct SendArgs {
     /// The provider settings given on the command line (`--app-id X`), filled in by [`parse`].
     #[arg(skip)]
     pub settings: Vec<SettingArg>,
+}
+
+/// The names of [`FrontDoor::ALL`].
+fn front_door_parser() -> impl clap::builder::TypedValueParser<Value = FrontDoor> {
+    PossibleValuesParser::new(FrontDoor::ALL.map(FrontDoor::name))
+        .try_map(|name| FrontDoor::find(&name).ok_or("not a front door"))
 }
 
 /// One provider setting given to `webhooks send`.

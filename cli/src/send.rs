@@ -82,6 +82,11 @@ impl SendOptions {
                     .ok_or_else(|| CliError::usage(format!("--url {text:?} is not an http(s) URL")))
             })
             .transpose()?;
+        if args.emit_event.is_some() && args.count > 1 {
+            return Err(CliError::usage(
+                "--emit-event writes one event; leave out --count",
+            ));
+        }
         if args.secret
             && args
                 .body
@@ -333,7 +338,9 @@ pub async fn run(
         stack.as_ref().map(|(_, outputs)| outputs),
         args.provider,
     )?;
-    check_transport(&url, args.insecure)?;
+    if args.emit_event.is_none() {
+        check_transport(&url, args.insecure)?;
+    }
     let signer = if args.tamper {
         tamper_signer(catalog, &options.settings)
     } else {
@@ -341,6 +348,10 @@ pub async fn run(
         catalog.signer(&options.settings, secret)
     }
     .map_err(|error| setting_error(&error, &args.settings))?;
+    if let Some(path) = &args.emit_event {
+        let delivery = delivery(file_body.as_ref(), catalog, &options)?;
+        return emit_event(args, signer.as_ref(), &delivery, path, json_output).map(|()| true);
+    }
     let mut client = reqwest::Client::builder()
         .timeout(Duration::from_secs(args.timeout))
         .user_agent(concat!("webhooks-cli/", env!("CARGO_PKG_VERSION")));
@@ -357,23 +368,11 @@ pub async fn run(
     let mut sent = Vec::new();
     let mut unexpected = 0_u32;
     for number in 1..=args.count {
-        let now = webhook_core::clock::now_ms() / 1000;
-        let (body, event_code, subject) = match (&file_body, options.event_code) {
-            (Some(body), _) => (body.clone(), None, None),
-            (None, Some(code)) => {
-                let Sample {
-                    body,
-                    event_code,
-                    subject,
-                } = catalog
-                    .sample(code, &Fresh::new(now, seed()), &options.settings)
-                    .ok_or_else(|| {
-                        CliError::failed(format!("no sample {code} for {}", catalog.name()))
-                    })?;
-                (body, Some(event_code), subject)
-            }
-            (None, None) => return Err(CliError::usage("--event or --body is needed")),
-        };
+        let Delivery {
+            body,
+            event_code,
+            subject,
+        } = delivery(file_body.as_ref(), catalog, &options)?;
         for copy in 1..=copies {
             let now = webhook_core::clock::now_ms() / 1000;
             let header = signer.header(&body, now, args.tamper);
@@ -411,6 +410,100 @@ pub async fn run(
         eprintln!("webhooks: {unexpected} of {total} answers were not {expected}");
     }
     Ok(unexpected == 0)
+}
+
+/// A body to send, and what it is when the tool made it.
+struct Delivery {
+    body: Vec<u8>,
+    event_code: Option<&'static str>,
+    subject: Option<String>,
+}
+
+/// The `--body` file's bytes, else a fresh sample of the chosen event code, made now.
+fn delivery(
+    file_body: Option<&Vec<u8>>,
+    catalog: &dyn Catalog,
+    options: &SendOptions,
+) -> Result<Delivery, CliError> {
+    if let Some(body) = file_body {
+        return Ok(Delivery {
+            body: body.clone(),
+            event_code: None,
+            subject: None,
+        });
+    }
+    let Some(code) = options.event_code else {
+        return Err(CliError::usage("--event or --body is needed"));
+    };
+    let now = webhook_core::clock::now_ms() / 1000;
+    let Sample {
+        body,
+        event_code,
+        subject,
+    } = catalog
+        .sample(code, &Fresh::new(now, seed()), &options.settings)
+        .ok_or_else(|| CliError::failed(format!("no sample {code} for {}", catalog.name())))?;
+    Ok(Delivery {
+        body,
+        event_code: Some(event_code),
+        subject,
+    })
+}
+
+/// `--emit-event`: the delivery, signed now, as the Lambda event of `--front-door`, written to
+/// `path` (`-`: stdout).
+fn emit_event(
+    args: &SendArgs,
+    signer: &dyn Signer,
+    delivery: &Delivery,
+    path: &std::path::Path,
+    json_output: bool,
+) -> Result<(), CliError> {
+    let now_ms = webhook_core::clock::now_ms();
+    let (name, value) = signer.header(&delivery.body, now_ms / 1000, args.tamper);
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let route = format!("/webhooks/{}", args.provider.name());
+    let event = args.front_door.event(
+        &route,
+        &[(name.as_str(), value.as_str())],
+        &delivery.body,
+        &request_id,
+        now_ms,
+    );
+    let mut text = serde_json::to_string_pretty(&event)
+        .map_err(|error| CliError::failed(format!("writing the event: {error}")))?;
+    text.push('\n');
+    if path.as_os_str() == "-" {
+        return output::print(&text);
+    }
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| CliError::failed(format!("creating {}: {error}", parent.display())))?;
+    }
+    std::fs::write(path, text)
+        .map_err(|error| CliError::failed(format!("writing {}: {error}", path.display())))?;
+    let summary = json!({
+        "provider": args.provider.name(),
+        "front_door": args.front_door.name(),
+        "event_code": delivery.event_code,
+        "subject": delivery.subject,
+        "file": path.display().to_string(),
+        "tampered": args.tamper,
+    });
+    if json_output {
+        output::print(&output::json_line(&summary))
+    } else {
+        output::print(&format!(
+            "wrote {} ({} {} via {})\n",
+            path.display(),
+            args.provider.name(),
+            delivery.event_code.unwrap_or("body"),
+            args.front_door.name()
+        ))
+    }
 }
 
 /// The provider's real secret, from where [`SecretSource::choose`] says.
@@ -522,6 +615,7 @@ fn read_body(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
 mod tests {
     use super::*;
     use crate::args::Command;
+    use webhook_core::http::FrontDoor;
 
     fn send_args(args: &[&str]) -> SendArgs {
         let cli = crate::args::parse(["webhooks", "send"].iter().chain(args)).unwrap();
@@ -563,9 +657,35 @@ mod tests {
             &["faceio", "--url", "ftp://example.com/"],
             &["faceio", "--url", "not a url"],
             &["faceio", "--secret", "--body", "-"],
+            &["faceio", "--emit-event", "e.json", "--count", "2"],
         ] {
             let error = SendOptions::from_args(&send_args(args)).unwrap_err();
             assert!(matches!(error, CliError::Usage(_)), "{args:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn emit_event_takes_a_front_door_and_no_destination() {
+        let args = send_args(&["alocity", "--emit-event", "-", "--front-door", "alb"]);
+        assert_eq!(args.front_door, FrontDoor::Alb);
+        assert_eq!(
+            send_args(&["alocity", "--emit-event", "-"]).front_door,
+            FrontDoor::HttpApiV2
+        );
+        for args in [
+            &["faceio", "--front-door", "alb"][..],
+            &["faceio", "--emit-event", "-", "--front-door", "nginx"],
+            &[
+                "faceio",
+                "--emit-event",
+                "-",
+                "--url",
+                "http://127.0.0.1:1/",
+            ],
+            &["faceio", "--emit-event", "-", "--duplicate"],
+        ] {
+            let parsed = crate::args::parse(["webhooks", "send"].iter().chain(args));
+            assert!(parsed.is_err(), "{args:?}");
         }
     }
 

@@ -169,6 +169,200 @@ impl HttpRequest {
     }
 }
 
+/// A front door, as `webhooks send --emit-event` writes a delivery through it (the sample events
+/// under `events/<provider>/<name>.json`, for `sam local invoke -e` and `cargo lambda invoke`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrontDoor {
+    /// API Gateway HTTP API, payload 2.0 (what template.yaml builds).
+    HttpApiV2,
+    /// A Lambda Function URL.
+    FunctionUrl,
+    /// API Gateway REST API, payload 1.0.
+    RestApiV1,
+    /// An Application Load Balancer target group.
+    Alb,
+    /// An Application Load Balancer target group with multi-value headers on.
+    AlbMultiValue,
+}
+
+impl FrontDoor {
+    /// Every front door.
+    pub const ALL: [Self; 5] = [
+        Self::HttpApiV2,
+        Self::FunctionUrl,
+        Self::RestApiV1,
+        Self::Alb,
+        Self::AlbMultiValue,
+    ];
+
+    /// Its name on the command line and in `events/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HttpApiV2 => "http-api-v2",
+            Self::FunctionUrl => "function-url",
+            Self::RestApiV1 => "rest-api-v1",
+            Self::Alb => "alb",
+            Self::AlbMultiValue => "alb-multi-value",
+        }
+    }
+
+    /// The front door called `name`.
+    pub fn find(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|door| door.name() == name)
+    }
+
+    /// The shape its events have and its answers take.
+    pub fn shape(self) -> Shape {
+        match self {
+            Self::HttpApiV2 | Self::FunctionUrl => Shape::HttpApi,
+            Self::RestApiV1 => Shape::RestApi,
+            Self::Alb => Shape::Alb,
+            Self::AlbMultiValue => Shape::AlbMultiValue,
+        }
+    }
+
+    /// The event this front door hands Lambda for a `POST` of `body` (text when UTF-8, else
+    /// base64) with `headers` to `path`, at `now_ms`. Every front door adds an `X-Amzn-Trace-Id`
+    /// whose root carries the time (`1-<unix seconds, hex>-<24 hex>`).
+    pub fn event(
+        self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        request_id: &str,
+        now_ms: i64,
+    ) -> serde_json::Value {
+        use base64::Engine as _;
+        use serde_json::json;
+
+        let trace_id: String = request_id
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .chain(std::iter::repeat('0'))
+            .take(24)
+            .collect();
+        let trace = format!("Root=1-{:08x}-{trace_id}", now_ms.div_euclid(1000));
+        let lower = self != Self::RestApiV1;
+        let mut names = serde_json::Map::new();
+        let mut multi = serde_json::Map::new();
+        let added = [
+            ("Content-Type", "application/json"),
+            ("X-Amzn-Trace-Id", trace.as_str()),
+        ];
+        for &(name, value) in headers.iter().chain(&added) {
+            let name = if lower {
+                name.to_ascii_lowercase()
+            } else {
+                name.to_owned()
+            };
+            multi.insert(name.clone(), json!([value]));
+            names.insert(name, json!(value));
+        }
+        let (body, base64) = match std::str::from_utf8(body) {
+            Ok(text) => (text.to_owned(), false),
+            Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
+        };
+        let mut event = match self {
+            Self::HttpApiV2 => http_api_event(&format!("POST {path}"), "local.execute-api", path),
+            Self::FunctionUrl => http_api_event("$default", "local.lambda-url", "/"),
+            Self::RestApiV1 => rest_api_event(path),
+            Self::Alb | Self::AlbMultiValue => json!({
+                "requestContext": {
+                    "elb": {
+                        "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/webhooks/0123456789abcdef"
+                    }
+                },
+                "httpMethod": "POST",
+                "path": path,
+            }),
+        };
+        let context = &mut event["requestContext"];
+        if self != Self::Alb && self != Self::AlbMultiValue {
+            context["requestId"] = json!(request_id);
+        }
+        match self {
+            Self::HttpApiV2 | Self::FunctionUrl => context["timeEpoch"] = json!(now_ms),
+            Self::RestApiV1 => context["requestTimeEpoch"] = json!(now_ms),
+            Self::Alb | Self::AlbMultiValue => {}
+        }
+        match self {
+            Self::RestApiV1 => {
+                event["headers"] = names.into();
+                event["multiValueHeaders"] = multi.into();
+            }
+            Self::AlbMultiValue => {
+                event["multiValueQueryStringParameters"] = json!({});
+                event["multiValueHeaders"] = multi.into();
+            }
+            Self::Alb => {
+                event["queryStringParameters"] = json!({});
+                event["headers"] = names.into();
+            }
+            Self::HttpApiV2 | Self::FunctionUrl => event["headers"] = names.into(),
+        }
+        event["body"] = json!(body);
+        event["isBase64Encoded"] = json!(base64);
+        event
+    }
+}
+
+/// An HTTP API / Function URL event without headers, body, request id and time.
+fn http_api_event(route: &str, domain_prefix: &str, raw_path: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": raw_path,
+        "rawQueryString": "",
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": format!("{domain_prefix}.us-east-1.amazonaws.com"),
+            "domainPrefix": domain_prefix.split('.').next().unwrap_or_default(),
+            "http": {
+                "method": "POST",
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "webhooks-cli"
+            },
+            "routeKey": route,
+            "stage": "$default"
+        }
+    })
+}
+
+/// A REST API event without headers, body, request id and time.
+fn rest_api_event(path: &str) -> serde_json::Value {
+    serde_json::json!({
+        "resource": path,
+        "path": path,
+        "httpMethod": "POST",
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "pathParameters": null,
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "resourcePath": path,
+            "httpMethod": "POST",
+            "path": format!("/Prod{path}"),
+            "protocol": "HTTP/1.1",
+            "stage": "Prod",
+            "identity": { "sourceIp": "127.0.0.1", "userAgent": "webhooks-cli" }
+        }
+    })
+}
+
+/// The time an event's `X-Amzn-Trace-Id` root names, unix seconds (see [`FrontDoor::event`]).
+pub fn trace_time(headers: &HeaderMap) -> Option<i64> {
+    let trace = headers.get("x-amzn-trace-id")?.to_str().ok()?;
+    let root = trace
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Root=1-"))?;
+    i64::from_str_radix(root.split('-').next()?, 16).ok()
+}
+
 /// Name/value pairs as an [`HeaderMap`] (the request's headers, or those a quarantined delivery
 /// kept); a name or value that HTTP cannot carry is left out.
 pub fn header_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> HeaderMap {
@@ -331,5 +525,43 @@ mod tests {
         let rest = serde_json::to_value(response.in_shape(Shape::RestApi)).unwrap_or_default();
         assert_eq!(rest["headers"]["content-type"], "application/json");
         assert_eq!(rest["body"], r#"{"error":"body_too_large"}"#);
+    }
+
+    #[test]
+    fn every_front_door_event_reads_back_as_sent() {
+        for door in FrontDoor::ALL {
+            assert_eq!(FrontDoor::find(door.name()), Some(door));
+            for body in [&b"{\"a\":1}"[..], &[0xff, 0x00, 0x7b][..]] {
+                let event = door.event(
+                    "/webhooks/x",
+                    &[("Alocity-Signature", "t:1,sig:abc")],
+                    body,
+                    "5f0e4b1c-1111-2222-3333-444455556666",
+                    1_795_511_521_123,
+                );
+                let mut request: HttpRequest = serde_json::from_value(event).unwrap_or_default();
+                assert_eq!(request.shape(), door.shape(), "{door:?}");
+                assert_eq!(request.method(), Method::POST, "{door:?}");
+                let headers = request.header_map();
+                assert_eq!(headers["alocity-signature"], "t:1,sig:abc", "{door:?}");
+                assert_eq!(
+                    headers.get_all("content-type").iter().count(),
+                    1,
+                    "{door:?}"
+                );
+                assert_eq!(trace_time(&headers), Some(1_795_511_521), "{door:?}");
+                let raw = request.body.take().unwrap_or_default();
+                let decoded = if request.is_base64_encoded {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(raw)
+                        .unwrap_or_default()
+                } else {
+                    raw.into_bytes()
+                };
+                assert_eq!(decoded, body, "{door:?}");
+                assert_eq!(request.is_base64_encoded, body[0] == 0xff, "{door:?}");
+            }
+        }
     }
 }

@@ -927,3 +927,61 @@ where
     }
     delivered
 }
+
+/// Checks the sample events of `catalog`'s provider (`events/<provider>/<front door>.json`,
+/// written by `scripts/sample_events.py`): one per front door, each read in its front door's
+/// shape, verified with the local stack's secret at the time it was signed (its trace id's),
+/// stored, and answered in its shape. Returns how many were checked.
+pub fn check_sample_events<P, F>(catalog: &dyn crate::Catalog, provider: F) -> usize
+where
+    P: crate::Provider,
+    F: Fn() -> P,
+{
+    use crate::http::{FrontDoor, trace_time};
+    use crate::pipeline::{Clock, Pipeline};
+    use crate::secrets::MemorySecrets;
+    use crate::store::MemoryStore;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(catalog.name());
+    for door in FrontDoor::ALL {
+        let path = dir.join(format!("{}.json", door.name()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            panic!("{}: {error} (run scripts/sample_events.py)", path.display())
+        });
+        let request: HttpRequest = serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        assert_eq!(request.shape(), door.shape(), "{}", path.display());
+        let signed_at = trace_time(&request.header_map())
+            .unwrap_or_else(|| panic!("{}: no X-Amzn-Trace-Id time", path.display()));
+        let app = Pipeline::new(
+            provider(),
+            MemorySecrets::new([VersionedSecret::current(catalog.dev_secret())]),
+            MemoryStore::new(),
+            MAX_BODY,
+        )
+        .with_clock(Clock::Fixed(signed_at * 1000));
+        let response = runtime.block_on(app.handle(request));
+        assert_eq!(
+            response.status_code,
+            200,
+            "{}: {}",
+            path.display(),
+            response.body
+        );
+        assert_eq!(
+            response_json(&response)["status"],
+            "stored",
+            "{}",
+            path.display()
+        );
+        assert_response_shape(&response, door.shape());
+        assert_eq!(app.store().records().len(), 1, "{}", path.display());
+    }
+    FrontDoor::ALL.len()
+}

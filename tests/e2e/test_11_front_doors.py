@@ -29,7 +29,8 @@ from typing import Any
 import pytest
 
 from conftest import (BASE64_MAC, BODY_AND_HEADER_FRAGMENTS, MODES, REGION, REPO, Event, Mode,
-                      _amani_body, base_env, fresh_event, known_secrets, load_vectors, sign_headers)
+                      _amani_body, base_env, faceio_app_id, fresh_event, known_secrets, load_vectors,
+                      sign_headers)
 
 sys.path.insert(0, str(REPO / "bench" / "startup"))
 from runtime_api import RuntimeApi  # noqa: E402
@@ -201,6 +202,30 @@ def test_a_body_that_is_not_base64_is_refused_in_every_shape(functions, aws, tem
     assert set(answer) == RESPONSE_KEYS[SHAPES[template]], answer
     assert (answer["statusCode"], json.loads(answer["body"])) == (400, {"error": "invalid_body_encoding"})
     assert aws.get(f"faceio#{event.key}") is None
+
+
+# `webhooks send --front-door` names and the shape each answers in.
+FRONT_DOORS = {"http-api-v2": "http", "function-url": "http", "rest-api-v1": "rest", "alb": "alb",
+               "alb-multi-value": "alb-multi"}
+
+
+@pytest.mark.parametrize("door", sorted(FRONT_DOORS))
+def test_emit_event_writes_a_fresh_event_that_the_function_stores(functions, cli, door, tmp_path):
+    for name in RUNTIME_MODES:
+        mode = MODES[name]
+        path = tmp_path / f"{mode.provider}-{door}.json"
+        args = ["send", mode.provider, "--emit-event", str(path), "--front-door", door,
+                "--secret-id", mode.secret_id, "--json"]
+        if mode.provider == "faceio":
+            args += ["--app-id", faceio_app_id()]
+        run = cli(*args)
+        assert run.code == 0, run
+        assert run.lines()[0]["front_door"] == door, run
+        request_id, answer = functions[name].invoke(json.loads(path.read_text(encoding="utf-8")))
+        REQUEST_IDS.add(request_id)
+        assert set(answer) == RESPONSE_KEYS[FRONT_DOORS[door]], f"{name} via {door}: {answer}"
+        assert answer["statusCode"] == 200, f"{name} via {door}: {answer}"
+        assert json.loads(answer["body"])["status"] == "stored", f"{name} via {door}: {answer}"
 
 
 def test_trace_level_output_carries_no_credential_or_body_and_every_line_its_request_id(functions):

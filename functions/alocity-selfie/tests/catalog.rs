@@ -4,13 +4,18 @@
 
 use alocity_selfie::{AlocitySelfie, CATALOG, EVENT_CODES, SelfieEvent};
 use webhook_core::config::Env;
-use webhook_core::testing::check_catalog;
+use webhook_core::testing::{check_catalog, check_sample_events};
 use webhook_core::{Catalog as _, Fresh, Provider as _};
 
 #[test]
 fn every_sample_is_stored_as_its_code_and_tampering_is_refused() {
     let checked = check_catalog(&CATALOG, AlocitySelfie::default, &Env::from_pairs([]));
     assert_eq!(checked, (7, 7));
+}
+
+#[test]
+fn every_sample_event_under_events_verifies_in_its_front_doors_shape() {
+    assert_eq!(check_sample_events(&CATALOG, AlocitySelfie::default), 5);
 }
 
 #[test]

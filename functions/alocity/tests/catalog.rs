@@ -4,13 +4,18 @@
 
 use alocity::{AccessEvent, AlocityAccess, CATALOG, EVENT_CODES};
 use webhook_core::config::Env;
-use webhook_core::testing::check_catalog;
+use webhook_core::testing::{check_catalog, check_sample_events};
 use webhook_core::{Catalog as _, Fresh, Provider as _};
 
 #[test]
 fn every_sample_is_stored_as_its_code_and_tampering_is_refused() {
     let checked = check_catalog(&CATALOG, AlocityAccess::default, &Env::from_pairs([]));
     assert_eq!(checked, (6, 6));
+}
+
+#[test]
+fn every_sample_event_under_events_verifies_in_its_front_doors_shape() {
+    assert_eq!(check_sample_events(&CATALOG, AlocityAccess::default), 5);
 }
 
 #[test]

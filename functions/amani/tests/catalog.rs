@@ -5,7 +5,7 @@
 use amani::{Amani, AmaniEventName, CATALOG, EVENT_CODES};
 use pyjson::python_dumps;
 use webhook_core::config::Env;
-use webhook_core::testing::check_catalog;
+use webhook_core::testing::{check_catalog, check_sample_events};
 use webhook_core::{Catalog as _, Fresh, Provider as _};
 
 #[test]
@@ -13,6 +13,17 @@ fn every_sample_is_stored_in_signature_mode_and_tampering_is_refused() {
     let env = Env::from_pairs(CATALOG.dev_env());
     let checked = check_catalog(&CATALOG, || Amani::from_env(&env).unwrap(), &env);
     assert_eq!(checked, (10, 10));
+}
+
+#[test]
+fn every_sample_event_under_events_verifies_in_its_front_doors_shape() {
+    assert_eq!(
+        check_sample_events(&CATALOG, || Amani::from_env(&Env::from_pairs(
+            CATALOG.dev_env()
+        ))
+        .unwrap()),
+        5
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use faceio::{CATALOG, EVENT_CODES, Faceio, FaceioEventName};
 use webhook_core::config::Env;
-use webhook_core::testing::check_catalog;
+use webhook_core::testing::{check_catalog, check_sample_events};
 use webhook_core::{Catalog as _, Fresh, Provider as _};
 
 #[test]
@@ -15,6 +15,17 @@ fn every_sample_is_stored_as_its_code_and_tampering_is_refused() {
     assert!(
         CATALOG.audit().is_none(),
         "a bearer token proves nothing about the body"
+    );
+}
+
+#[test]
+fn every_sample_event_under_events_verifies_in_its_front_doors_shape() {
+    assert_eq!(
+        check_sample_events(&CATALOG, || Faceio::from_env(&Env::from_pairs(
+            CATALOG.dev_env()
+        ))
+        .unwrap()),
+        5
     );
 }
 
