@@ -439,12 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "functions": results,
         "failures": failures,
     }
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(output, indent=2) + "\n")
-        log(f"wrote {args.out}")
-    if failures:
-        log("FAILED:\n  " + "\n  ".join(failures) + f"\nlogs: {log_dir}")
+    if not harness.write_results(args.out, output, failures, log_dir):
         return 1
     summary = ", ".join(f"{name} {r['peak_kib'] / 1024:.1f} MiB at {r['cap_bytes']} B" for name, r in results.items())
     log(f"ok: peak VmHWM per function: {summary}; limit {args.limit_mib:g} MiB; {output['seconds']} s; logs: {log_dir}")

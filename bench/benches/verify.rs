@@ -28,8 +28,8 @@
 use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
 use amani::scheme as amani;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
 use faceio::scheme as bearer;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use pyjson::python_dumps;

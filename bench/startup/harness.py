@@ -402,6 +402,18 @@ def verify_storage(moto: Moto, runs: list[RunResult]) -> tuple[dict[str, Any], l
 # ---------------------------------------------------------------------------------------------
 
 
+def write_results(out: Path | None, output: dict[str, Any], failures: list[str], log_dir: Path) -> bool:
+    """Writes `output` to `out` (when given) as JSON; logs the failures. True when there are none."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(output, indent=2) + "\n")
+        log(f"wrote {out}")
+    if failures:
+        log("FAILED:\n  " + "\n  ".join(failures) + f"\nlogs: {log_dir}")
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rust-bin", help=f"our function binary ({FUNCTION_NAME})")
@@ -479,12 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         "subjects": results,
         "failures": failures,
     }
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(output, indent=2) + "\n")
-        log(f"wrote {args.out}")
-    if failures:
-        log("FAILED:\n  " + "\n  ".join(failures) + f"\nlogs: {log_dir}")
+    if not write_results(args.out, output, failures, log_dir):
         return 1
     stored = ", ".join(f"{name}: {result['storage']['items']} stored" for name, result in results.items())
     log(f"ok: {stored}, forged refused, {output['seconds']} s; logs: {log_dir}")
