@@ -3,7 +3,7 @@
 name it outside its homes. The target is 0 (docs/adding-a-provider.md).
 
 A provider's homes are its crate (functions/<name>/), its fixtures (tests/fixtures/<name>/ and
-tests/fixtures/vectors/<name>*.json), the registry (cli/src/registry.rs, cli/Cargo.toml) and the
+tests/fixtures/vectors/<name>*.json), its sample Lambda events (events/<name>/), the registry (cli/src/registry.rs, cli/Cargo.toml) and the
 SAM application (template.yaml, samconfig.toml, env.json). Products of one vendor form a family (the part of
 the name before the first '-', e.g. the two Alocity products): they may share a scheme module in
 shared/ named after the vendor (shared/src/<vendor>.rs, shared/src/verify/<vendor>.rs, declared by
@@ -62,7 +62,7 @@ def is_home(path: str, name: str, names: list[str]) -> bool:
     vendor = family(name)
     kin = [other for other in names if family(other) == vendor]
     for crate in kin:
-        if path.startswith((f"functions/{crate}/", f"tests/fixtures/{crate}/")):
+        if path.startswith((f"functions/{crate}/", f"tests/fixtures/{crate}/", f"events/{crate}/")):
             return True
     if path.startswith("tests/fixtures/vectors/") and Path(path).name.startswith(name):
         return True
@@ -148,6 +148,8 @@ def self_test() -> None:
         ("shared/src/zeta.rs", 'pub const NAME: &str = "zeta";', {"zeta": 1}),
         ("cli/src/registry.rs", "&zeta::CATALOG,", {}),
         ("template.yaml", "ZetaFunction:", {}),
+        ("events/zeta/alb.json", '{"path": "/webhooks/zeta"}', {}),
+        ("events/acme-widgets/alb.json", '{"acme": 1, "zeta": 2}', {"zeta": 1}),
         ("Makefile", "build:\n\tcargo build -p zeta-webhook  # zeta", {"zeta": 1}),
         ("scripts/x.py", "print('zeta')  # zeta", {"zeta": 1}),
     ]

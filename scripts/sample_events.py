@@ -3,10 +3,10 @@
 events/<provider>/<front door>.json, each a fresh delivery signed with the local stack's secret by
 `webhooks send <provider> --emit-event FILE --front-door DOOR`.
 
-They are what `sam local invoke -e`, `cargo lambda invoke --data-file` and `sam local
-start-api`-less checks feed a function. FACEIO and Amani events stay valid; Alocity's signatures
-are older than the timestamp tolerance (300 s) minutes after this runs, so for those write a fresh
-one right before use (the command above). The function crates' catalogue tests verify every file
+They are what `sam local invoke -e` and `cargo lambda invoke --data-file` feed a function.
+Token and body-signature events stay valid; a signature that carries its time is older than the
+timestamp tolerance (300 s) minutes after this runs, so for those providers write a fresh event
+right before use (the command above). The function crates' catalogue tests verify every file
 here (webhook_core::testing::check_sample_events), at the time each file was signed.
 
     python3 scripts/sample_events.py            # (re)write events/
