@@ -39,6 +39,10 @@ pub struct HttpRequest {
     /// The method of a REST API or ALB event (absent in payload 2.0).
     #[serde(default)]
     pub http_method: Option<String>,
+    /// The payload version: `2.0` for an HTTP API or Function URL, `1.0` for a REST API when
+    /// present (ALB sends none).
+    #[serde(default)]
+    pub version: Option<String>,
     /// Method, source IP, request id.
     #[serde(default, deserialize_with = "nullable")]
     pub request_context: RequestContext,
@@ -106,26 +110,32 @@ pub enum Shape {
 }
 
 impl HttpRequest {
-    /// The front door this event came through.
+    /// The front door this event came through. An HTTP API event is told by its
+    /// `requestContext.http` (or `version` 2.0), not by the absence of `httpMethod`: `cargo lambda
+    /// watch` sends 2.0 events that also carry a top-level `httpMethod` of `GET`.
     pub fn shape(&self) -> Shape {
+        let http_api =
+            self.version.as_deref() == Some("2.0") || !self.request_context.http.method.is_empty();
         match (
             self.request_context.elb.is_some(),
             self.multi_value_headers.is_some(),
-            self.http_method.is_some(),
+            http_api || self.http_method.is_none(),
         ) {
             (true, true, _) => Shape::AlbMultiValue,
             (true, false, _) => Shape::Alb,
-            (false, _, true) => Shape::RestApi,
-            (false, _, false) => Shape::HttpApi,
+            (false, _, false) => Shape::RestApi,
+            (false, _, true) => Shape::HttpApi,
         }
     }
 
-    /// The method; an unknown or empty one is not `POST`.
+    /// The method, where this event's front door puts it; an unknown or empty one is not `POST`.
     pub fn method(&self) -> Method {
-        let method = self
-            .http_method
-            .as_deref()
-            .unwrap_or(&self.request_context.http.method);
+        let method = match self.shape() {
+            Shape::HttpApi => self.request_context.http.method.as_str(),
+            Shape::RestApi | Shape::Alb | Shape::AlbMultiValue => {
+                self.http_method.as_deref().unwrap_or_default()
+            }
+        };
         Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET)
     }
 
@@ -563,5 +573,28 @@ mod tests {
                 assert_eq!(request.is_base64_encoded, body[0] == 0xff, "{door:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_cargo_lambda_watch_event_is_an_http_api_event() {
+        // `cargo lambda watch` serialises a 2.0 request with a top-level `httpMethod` of `GET`
+        // whatever the method was.
+        let event = serde_json::json!({
+            "version": "2.0",
+            "httpMethod": "GET",
+            "requestContext": {"http": {"method": "POST"}},
+            "headers": {},
+            "body": "{}",
+            "isBase64Encoded": false
+        });
+        let request: HttpRequest = serde_json::from_value(event).unwrap_or_default();
+        assert_eq!(
+            (request.shape(), request.method()),
+            (Shape::HttpApi, Method::POST)
+        );
+        let mut without_version = request;
+        without_version.version = None;
+        assert_eq!(without_version.shape(), Shape::HttpApi);
+        assert_eq!(without_version.method(), Method::POST);
     }
 }
