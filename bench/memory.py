@@ -38,9 +38,7 @@ PyYAML).
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
-import signal
 import sys
 import tempfile
 import time
@@ -406,11 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                       in_template[p["binary"]][1]) for p in providers]
 
     log_dir = args.log_dir or REPO / ".local" / "bench" / time.strftime("memory-%Y%m%d-%H%M%S")
-    log_dir.mkdir(parents=True, exist_ok=True)
-    processes = Processes(log_dir)
-    atexit.register(processes.stop_all)
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+    processes = harness.start_processes(log_dir)
 
     started = time.monotonic()
     limit_kib = int(args.limit_mib * 1024)

@@ -402,6 +402,17 @@ def verify_storage(moto: Moto, runs: list[RunResult]) -> tuple[dict[str, Any], l
 # ---------------------------------------------------------------------------------------------
 
 
+def start_processes(log_dir: Path) -> Processes:
+    """The run's process table, logging under `log_dir`; everything it starts is stopped at exit
+    and on SIGTERM, SIGHUP or SIGINT."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    processes = Processes(log_dir)
+    atexit.register(processes.stop_all)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+    return processes
+
+
 def write_results(out: Path | None, output: dict[str, Any], failures: list[str], log_dir: Path) -> bool:
     """Writes `output` to `out` (when given) as JSON; logs the failures. True when there are none."""
     if out:
@@ -433,11 +444,7 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen = subjects(args)
     log_dir = args.log_dir or REPO / ".local" / "bench" / time.strftime("%Y%m%d-%H%M%S")
-    log_dir.mkdir(parents=True, exist_ok=True)
-    processes = Processes(log_dir)
-    atexit.register(processes.stop_all)
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+    processes = start_processes(log_dir)
 
     started = time.monotonic()
     failures: list[str] = []
