@@ -82,6 +82,10 @@ pub enum Command {
     /// settings and documented event codes. `make dev`, the end-to-end suite and the benchmarks
     /// read `webhooks providers --json`.
     Providers,
+    /// List the CloudWatch metrics the functions, the drain and `quarantine promote` emit (EMF,
+    /// namespace METRICS_NAMESPACE): name, unit, dimension sets, who emits it and what it means.
+    /// The template tests check every alarm and dashboard widget against `webhooks metrics --json`.
+    Metrics,
     /// Print a shell completion script on stdout.
     ///
     /// bash: `webhooks completions bash > ~/.local/share/bash-completion/completions/webhooks`;

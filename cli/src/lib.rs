@@ -10,6 +10,7 @@ pub mod aws;
 pub mod completions;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod output;
 pub mod providers;
 pub mod quarantine;
@@ -58,6 +59,7 @@ pub async fn run(cli: &Cli) -> Result<bool, CliError> {
             quarantine::promote(args, json, endpoint).await
         }
         Command::Providers => providers::print(json).map(|()| true),
+        Command::Metrics => metrics::print(json).map(|()| true),
         Command::Completions(args) => completions::print(args.shell).map(|()| true),
     }
 }

@@ -1,6 +1,8 @@
 //! The one request pipeline every function runs:
 //! method → size → authenticate → parse → store → respond.
 
+use std::time::Instant;
+
 use base64::Engine as _;
 use http::Method;
 use serde_json::{Value, json};
@@ -9,6 +11,7 @@ use sha2::{Digest as _, Sha256};
 use crate::budget::{Budget, MAX_REQUEST_TIME};
 pub use crate::clock::Clock;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::metrics::{self, Metric};
 use crate::payload;
 use crate::provider::{IdempotencyKey, Provider, ProviderEvent};
 use crate::quarantine::{self, HOLD_DEADLINE, Held, Hold, NoQuarantine};
@@ -93,10 +96,14 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
             .clone()
             .unwrap_or_default();
         let shape = request.shape();
+        metrics::record(Metric::Requests, 1.0);
         let response = self
             .store_event(request, &request_id, budget)
             .await
-            .unwrap_or_else(Refusal::response)
+            .unwrap_or_else(|refusal| {
+                refusal.record();
+                refusal.response()
+            })
             .in_shape(shape);
         if response.status_code >= 400 {
             tracing::warn!(
@@ -120,6 +127,8 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
             return Err(Refusal::MethodNotAllowed);
         }
         let body = self.raw_body(request.body.take(), request.is_base64_encoded)?;
+        #[allow(clippy::cast_precision_loss)] // exact below 2^53 bytes
+        metrics::record(Metric::BodyBytes, body.len() as f64);
         let headers = request.header_map();
         let received_at_ms = self.clock.now_ms();
         let source_ip = request.source_ip();
@@ -151,8 +160,15 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         let signature = self.provider.audit_signature(&headers);
         let record = event_record(&self.provider, body, payload, verified, signature, &arrival);
 
-        match self.store.put_if_absent(&record, budget).await {
+        let started = Instant::now();
+        let put = self.store.put_if_absent(&record, budget).await;
+        metrics::record(
+            Metric::StoreLatencyMs,
+            started.elapsed().as_secs_f64() * 1000.0,
+        );
+        match put {
             Ok(outcome) => {
+                metrics::record(outcome.metric(), 1.0);
                 tracing::info!(
                     provider = P::NAME,
                     event_code = %record.event_code,
@@ -210,13 +226,16 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
             .hold(&held, budget.capped(HOLD_DEADLINE))
             .await
         {
-            Ok(()) => tracing::info!(
-                provider = P::NAME,
-                request_id = arrival.request_id,
-                reason = error.reason(),
-                held = %held.key(),
-                "refused delivery quarantined"
-            ),
+            Ok(()) => {
+                metrics::record(Metric::Quarantined, 1.0);
+                tracing::info!(
+                    provider = P::NAME,
+                    request_id = arrival.request_id,
+                    reason = error.reason(),
+                    held = %held.key(),
+                    "refused delivery quarantined"
+                );
+            }
             Err(why) => tracing::debug!(
                 provider = P::NAME,
                 request_id = arrival.request_id,

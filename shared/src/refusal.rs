@@ -1,6 +1,7 @@
 //! Every way a request is refused, and the one mapping of each to its HTTP status and reason.
 
 use crate::http::HttpResponse;
+use crate::metrics::{self, Metric};
 use crate::verify::VerifyError;
 
 /// Why a request gets no `200`. The answer is a small JSON document, `{"error": reason}`.
@@ -41,6 +42,19 @@ impl Refusal {
             Self::NotAuthentic(error) => error.reason(),
             Self::SecretsUnavailable => "secrets_unavailable",
             Self::StorageUnavailable => "storage_unavailable",
+        }
+    }
+
+    /// Records the refusal in the invocation's metrics: `Rejected` by reason, or the metric of
+    /// the status.
+    pub fn record(self) {
+        match self {
+            Self::NotAuthentic(error) => metrics::record_rejection(error.reason()),
+            Self::MethodNotAllowed => metrics::record(Metric::MethodNotAllowed, 1.0),
+            Self::BodyTooLarge => metrics::record(Metric::BodyTooLarge, 1.0),
+            Self::InvalidBodyEncoding => metrics::record(Metric::BadRequest, 1.0),
+            Self::SecretsUnavailable => metrics::record(Metric::SecretsUnavailable, 1.0),
+            Self::StorageUnavailable => metrics::record(Metric::StoreUnavailable, 1.0),
         }
     }
 

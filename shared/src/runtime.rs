@@ -1,17 +1,19 @@
 //! Start-up for a provider function: config, AWS clients (built once per cold start and
 //! warmed), then the Lambda runtime loop around the shared pipeline.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Context, Error, LambdaEvent, service_fn};
 
 use crate::budget::Budget;
 use crate::clock::now_ms;
 use crate::config::{ConfigError, Env, Settings};
 use crate::http::{HttpRequest, HttpResponse};
+use crate::metrics::{self, Emf, Emitter, Measurements, Metric};
 use crate::pipeline::Pipeline;
 use crate::provider::Provider;
 use crate::quarantine::{Limiter, S3Quarantine};
@@ -101,17 +103,37 @@ where
     let pipeline = Pipeline::new(provider, secrets, store, settings.max_body_bytes)
         .with_quarantine(quarantine);
     let pipeline = &pipeline;
+    let emf = &Emf::from_env(Emitter::Receiver);
+    let cold = &AtomicBool::new(true);
     Box::pin(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<HttpRequest>| async move {
             let (mut request, context) = event.into_parts();
             let budget = Budget::for_request(context.deadline, now_ms());
             if request.request_context.request_id.is_none() {
-                request.request_context.request_id = Some(context.request_id);
+                request.request_context.request_id = Some(context.request_id.clone());
             }
-            Ok::<HttpResponse, Error>(pipeline.handle_within(request, budget).await)
+            let (response, measured) = metrics::measure(Box::pin(async {
+                if cold.swap(false, Ordering::Relaxed) {
+                    metrics::record(Metric::ColdStart, 1.0);
+                }
+                pipeline.handle_within(request, budget).await
+            }))
+            .await;
+            publish(emf, P::NAME, &measured, &context);
+            Ok::<HttpResponse, Error>(response)
         },
     )))
     .await
+}
+
+/// Writes the metric documents of one invocation for `provider` to stdout, with the
+/// invocation's request and trace ids as properties (not dimensions).
+pub fn publish(emf: &Emf, provider: &str, measured: &Measurements, context: &Context) {
+    let mut properties = vec![("requestId", context.request_id.as_str())];
+    if let Some(trace) = context.xray_trace_id.as_deref() {
+        properties.push(("xrayTraceId", trace));
+    }
+    metrics::emit(&emf.documents(provider, measured, now_ms(), &properties));
 }
 
 /// The AWS configuration every function uses: `aws_config` honours `AWS_ENDPOINT_URL` (and the

@@ -262,6 +262,110 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
     }
 }
 
+/// The outcome metrics: exactly one of them counts each request.
+const OUTCOME_METRICS: [crate::metrics::Metric; 10] = {
+    use crate::metrics::Metric::{
+        BadRequest, BodyTooLarge, Conflict, Duplicate, MethodNotAllowed, Queued, Rejected,
+        SecretsUnavailable, StoreUnavailable, Stored,
+    };
+    [
+        Stored,
+        Duplicate,
+        Conflict,
+        Queued,
+        Rejected,
+        BadRequest,
+        MethodNotAllowed,
+        BodyTooLarge,
+        StoreUnavailable,
+        SecretsUnavailable,
+    ]
+};
+
+/// Checks that what one request recorded says what its answer says: one `Requests`, exactly one
+/// outcome metric (the one this table names for the answer's status and word), and for a
+/// `401` a `Rejected` dimensioned by the answer's reason. Returns the failures, for callers
+/// that report many cases together.
+pub fn measured_as_answered(
+    response: &HttpResponse,
+    measured: &crate::metrics::Measurements,
+) -> Result<(), String> {
+    use crate::metrics::Metric;
+
+    let json = response_json(response);
+    let word = json["status"]
+        .as_str()
+        .or_else(|| json["error"].as_str())
+        .unwrap_or_default();
+    let expected = match (response.status_code, word) {
+        (200, "stored") => Metric::Stored,
+        (200, "duplicate") => Metric::Duplicate,
+        (200, "conflict") => Metric::Conflict,
+        (202, "queued") => Metric::Queued,
+        (401, _) => Metric::Rejected,
+        (400, _) => Metric::BadRequest,
+        (405, _) => Metric::MethodNotAllowed,
+        (413, _) => Metric::BodyTooLarge,
+        (503, "storage_unavailable") => Metric::StoreUnavailable,
+        (503, "secrets_unavailable") => Metric::SecretsUnavailable,
+        (status, word) => return Err(format!("no metric for the answer {status} {word}")),
+    };
+    let mut problems = Vec::new();
+    if measured.count(Metric::Requests) != 1 {
+        problems.push(format!("Requests {}", measured.count(Metric::Requests)));
+    }
+    for metric in OUTCOME_METRICS {
+        let want = u64::from(metric == expected);
+        if measured.count(metric) != want {
+            problems.push(format!(
+                "{} {} (want {want})",
+                metric.name(),
+                measured.count(metric)
+            ));
+        }
+    }
+    if expected == Metric::Rejected && measured.reason() != Some(word) {
+        problems.push(format!("reason {:?} (want {word})", measured.reason()));
+    }
+    let stored = matches!(response.status_code, 200 | 202);
+    if stored != (measured.samples(Metric::StoreLatencyMs).len() == 1) {
+        problems.push(format!(
+            "StoreLatencyMs {:?}",
+            measured.samples(Metric::StoreLatencyMs)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {}: {}",
+            response.status_code,
+            response.body,
+            problems.join(", ")
+        ))
+    }
+}
+
+/// Handles `request` with `pipeline`, checks what it recorded against its answer
+/// ([`measured_as_answered`]) and returns the answer.
+pub async fn handle_measured<P, S, E, H>(
+    pipeline: &crate::Pipeline<P, S, E, H>,
+    request: HttpRequest,
+    label: &str,
+) -> HttpResponse
+where
+    P: crate::Provider,
+    S: crate::secrets::SecretSource,
+    E: crate::store::EventStore,
+    H: crate::quarantine::Hold,
+{
+    let (response, measured) = crate::metrics::measure(pipeline.handle(request)).await;
+    if let Err(problem) = measured_as_answered(&response, &measured) {
+        panic!("{label}: metrics do not match the answer: {problem}");
+    }
+    response
+}
+
 /// Runs every vector of `file` through the real pipeline with in-memory secrets and store, and
 /// checks status, key, event code, subject, matched secret version and stored bytes; then the
 /// negative vectors, which must be refused with one of their reason codes and store nothing.
@@ -291,9 +395,12 @@ where
         let label = format!("{}/{}", file.mode, vector.name);
         let request_id = format!("req-{}", vector.name);
         let app = pipeline(file.candidates());
-        let response = app
-            .handle(vector_request(&vector.body, &vector.headers, &request_id))
-            .await;
+        let response = handle_measured(
+            &app,
+            vector_request(&vector.body, &vector.headers, &request_id),
+            &label,
+        )
+        .await;
         assert_eq!(response.status_code, 200, "{label}: {}", response.body);
         let expected_key = vector.key.clone().unwrap_or_else(|| request_id.clone());
         assert_eq!(
@@ -324,9 +431,12 @@ where
 
         // The same delivery again is a duplicate (FACEIO AUTH is keyed per request, so it is
         // redelivered with the same request id here).
-        let again = app
-            .handle(vector_request(&vector.body, &vector.headers, &request_id))
-            .await;
+        let again = handle_measured(
+            &app,
+            vector_request(&vector.body, &vector.headers, &request_id),
+            &label,
+        )
+        .await;
         assert_eq!(response_json(&again)["status"], "duplicate", "{label}");
         assert_eq!(app.store().len(), 1, "{label}");
 
@@ -350,13 +460,12 @@ where
     for negative in &file.negative_vectors {
         let label = format!("{}/{} (negative)", file.mode, negative.name);
         let app = pipeline(file.candidates());
-        let response = app
-            .handle(vector_request(
-                &negative.body,
-                &negative.headers,
-                "req-negative",
-            ))
-            .await;
+        let response = handle_measured(
+            &app,
+            vector_request(&negative.body, &negative.headers, "req-negative"),
+            &label,
+        )
+        .await;
         assert_eq!(
             response.status_code, negative.status,
             "{label}: {}",
@@ -554,11 +663,15 @@ where
         )
         .with_clock(Clock::Fixed(corpus.now * 1000));
         let request = case.request(&format!("corpus-{index}"));
-        let Ok(response) = catch_unwind(AssertUnwindSafe(|| runtime.block_on(app.handle(request))))
-        else {
+        let Ok((response, measured)) = catch_unwind(AssertUnwindSafe(|| {
+            runtime.block_on(crate::metrics::measure(app.handle(request)))
+        })) else {
             failures.push(format!("{}: panicked", case.id));
             continue;
         };
+        if let Err(problem) = measured_as_answered(&response, &measured) {
+            failures.push(format!("{}: metrics: {problem}", case.id));
+        }
         let expected = json!({ "error": case.error });
         let body: Option<Value> = serde_json::from_str(&response.body).ok();
         if response.status_code != case.status || body.as_ref() != Some(&expected) {

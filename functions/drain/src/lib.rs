@@ -9,14 +9,16 @@
 
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde::{Deserialize, Serialize};
 use webhook_core::budget::Budget;
 use webhook_core::clock::now_ms;
 use webhook_core::config::{Env, Settings};
+use webhook_core::metrics::{self, Emf, Emitter, Measurements, Metric};
 use webhook_core::store::bodies::{self, get_body};
 use webhook_core::store::{BodyLocation, EventStore, PutOutcome, QueuedBody, QueuedEvent};
 
@@ -26,6 +28,9 @@ pub const MAX_BATCH_TIME: Duration = Duration::from_secs(29);
 
 /// The name the drain logs under (and reads its settings as).
 pub const NAME: &str = "drain";
+
+/// The `provider` dimension of a message that names none (unreadable).
+pub const UNKNOWN_PROVIDER: &str = "unknown";
 
 /// An SQS event: the batch of messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -103,10 +108,39 @@ impl<E: EventStore, B: Bodies> Drain<E, B> {
     /// Writes every message of `event` before `deadline`, and names those that failed (those
     /// not reached in time included).
     pub async fn handle(&self, event: SqsEvent, deadline: Budget) -> BatchResponse {
+        self.handle_measured(event, deadline).await.0
+    }
+
+    /// [`Drain::handle`], with what each provider's messages recorded (`Stored`, `Duplicate`,
+    /// `Conflict`, `StoreLatencyMs`, `Offloaded`, `DrainFailed`); a message that names no
+    /// provider counts under [`UNKNOWN_PROVIDER`].
+    pub async fn handle_measured(
+        &self,
+        event: SqsEvent,
+        deadline: Budget,
+    ) -> (BatchResponse, BTreeMap<String, Measurements>) {
         let mut failures = Vec::new();
+        let mut measured: BTreeMap<String, Measurements> = BTreeMap::new();
         for message in event.records {
             let budget = deadline.capped(self.per_message);
-            match self.write(&message.body, budget).await {
+            let queued = QueuedEvent::from_json(&message.body);
+            let provider = queued
+                .as_ref()
+                .map_or(UNKNOWN_PROVIDER, |queued| queued.provider.as_str())
+                .to_owned();
+            let (written, mut recorded) = metrics::measure(async {
+                let written = match queued {
+                    Ok(queued) => self.write(queued, budget).await,
+                    Err(error) => Err(error),
+                };
+                match &written {
+                    Ok(outcome) => metrics::record(outcome.metric(), 1.0),
+                    Err(_) => metrics::record(Metric::DrainFailed, 1.0),
+                }
+                written
+            })
+            .await;
+            match written {
                 Ok(outcome) => tracing::info!(
                     message_id = %message.message_id,
                     outcome = outcome.status(),
@@ -119,14 +153,18 @@ impl<E: EventStore, B: Bodies> Drain<E, B> {
                     });
                 }
             }
+            measured
+                .entry(provider)
+                .or_default()
+                .merge(std::mem::take(&mut recorded));
         }
-        BatchResponse {
+        let response = BatchResponse {
             batch_item_failures: failures,
-        }
+        };
+        (response, measured)
     }
 
-    async fn write(&self, text: &str, budget: Budget) -> Result<PutOutcome, String> {
-        let queued = QueuedEvent::from_json(text)?;
+    async fn write(&self, queued: QueuedEvent, budget: Budget) -> Result<PutOutcome, String> {
         let body = match queued.body()? {
             QueuedBody::Inline(body) => body,
             QueuedBody::Bucket(location) => budget
@@ -136,7 +174,13 @@ impl<E: EventStore, B: Bodies> Drain<E, B> {
                 .ok_or_else(|| format!("{location} does not exist"))?,
         };
         let record = queued.into_record(body)?;
-        match self.store.put_if_absent(&record, budget).await {
+        let started = Instant::now();
+        let put = self.store.put_if_absent(&record, budget).await;
+        metrics::record(
+            Metric::StoreLatencyMs,
+            started.elapsed().as_secs_f64() * 1000.0,
+        );
+        match put {
             // The drain has nowhere else to go: the message stays in the queue.
             Ok(PutOutcome::Queued) => Err("the store queued it again".into()),
             Ok(outcome) => Ok(outcome),
@@ -171,9 +215,17 @@ pub async fn run() -> Result<(), Error> {
     }
     let drain = Drain::new(table, bodies::s3_client(&aws), settings.store_deadline);
     let drain = &drain;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let deadline = Budget::for_invocation(event.context.deadline, now_ms(), MAX_BATCH_TIME);
-        Ok::<BatchResponse, Error>(drain.handle(event.payload, deadline).await)
-    }))
+    let emf = &Emf::from_env(Emitter::Drain);
+    Box::pin(lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<SqsEvent>| async move {
+            let deadline = Budget::for_invocation(event.context.deadline, now_ms(), MAX_BATCH_TIME);
+            let (response, measured) =
+                Box::pin(drain.handle_measured(event.payload, deadline)).await;
+            for (provider, measured) in &measured {
+                webhook_core::runtime::publish(emf, provider, measured, &event.context);
+            }
+            Ok::<BatchResponse, Error>(response)
+        },
+    )))
     .await
 }

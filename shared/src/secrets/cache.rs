@@ -13,6 +13,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{Refresh, SecretError, SecretSet, SecretSource};
+use crate::metrics::{self, Metric};
 use crate::secret::VersionedSecret;
 
 /// Loads the current and (when it exists) previous versions of a secret.
@@ -32,6 +33,8 @@ struct State {
     next_fetch: Option<Instant>,
     last_miss_refresh: Option<Instant>,
     last_miss_refresh_failed: bool,
+    /// The value is served after a failed refresh (until a fetch succeeds).
+    stale: bool,
 }
 
 /// A TTL cache over a [`FetchSecrets`]: fresh values for `ttl`, a stale value while the store
@@ -73,16 +76,22 @@ impl<F: FetchSecrets> CachedSecrets<F> {
                 let set: SecretSet = Arc::from(fetched);
                 state.value = Some(set.clone());
                 state.next_fetch = Some(now + self.ttl);
+                state.stale = false;
                 Ok(set)
             }
-            Err(error) => match &state.value {
-                Some(cached) => {
-                    tracing::warn!(error = %error, "secret refresh failed; serving the cached value");
-                    state.next_fetch = Some(now + RETRY_AFTER_ERROR.min(self.ttl));
-                    Ok(cached.clone())
+            Err(error) => {
+                metrics::record(Metric::SecretRefreshFailed, 1.0);
+                match state.value.clone() {
+                    Some(cached) => {
+                        tracing::warn!(error = %error, "secret refresh failed; serving the cached value");
+                        state.next_fetch = Some(now + RETRY_AFTER_ERROR.min(self.ttl));
+                        state.stale = true;
+                        metrics::record(Metric::StaleSecretServed, 1.0);
+                        Ok(cached)
+                    }
+                    None => Err(error),
                 }
-                None => Err(error),
-            },
+            }
         }
     }
 }
@@ -93,6 +102,9 @@ impl<F: FetchSecrets> SecretSource for CachedSecrets<F> {
         if let (Some(value), Some(next)) = (&state.value, state.next_fetch)
             && Instant::now() < next
         {
+            if state.stale {
+                metrics::record(Metric::StaleSecretServed, 1.0);
+            }
             return Ok(value.clone());
         }
         self.load(&mut state).await
@@ -119,6 +131,7 @@ impl<F: FetchSecrets> SecretSource for CachedSecrets<F> {
                 state.value = Some(set.clone());
                 state.next_fetch = Some(now + self.ttl);
                 state.last_miss_refresh_failed = false;
+                state.stale = false;
                 if before.as_deref() == Some(&*set) {
                     Refresh::Unchanged
                 } else {
@@ -127,6 +140,7 @@ impl<F: FetchSecrets> SecretSource for CachedSecrets<F> {
             }
             Err(error) => {
                 tracing::warn!(error = %error, "secret refresh after a verification miss failed");
+                metrics::record(Metric::SecretRefreshFailed, 1.0);
                 state.last_miss_refresh_failed = true;
                 Refresh::Unavailable
             }
@@ -220,6 +234,34 @@ mod tests {
             &[VersionedSecret::current("one")]
         );
         assert_eq!(fetcher.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_request_served_a_stale_value_is_counted_until_a_fetch_succeeds() {
+        let fetcher = Scripted::default();
+        fetcher.answer(Ok(vec![VersionedSecret::current("one")]));
+        let cache = CachedSecrets::new(&fetcher, TTL, MISS);
+        let (_, fresh) = metrics::measure(cache.warm()).await;
+        assert!(fresh.is_empty(), "{fresh:?}");
+
+        fetcher.answer(down());
+        tokio::time::advance(TTL * 2).await;
+        let (_, failed) = metrics::measure(cache.secrets()).await;
+        assert_eq!(failed.count(Metric::SecretRefreshFailed), 1);
+        assert_eq!(failed.count(Metric::StaleSecretServed), 1);
+        // Served from the cache without asking the store again: still stale.
+        let (_, cached) = metrics::measure(cache.secrets()).await;
+        assert_eq!(cached.count(Metric::StaleSecretServed), 1);
+        assert_eq!(cached.count(Metric::SecretRefreshFailed), 0);
+
+        fetcher.answer(Ok(vec![VersionedSecret::current("one")]));
+        tokio::time::advance(RETRY_AFTER_ERROR).await;
+        let (_, recovered) = metrics::measure(cache.secrets()).await;
+        let (_, after) = metrics::measure(cache.secrets()).await;
+        assert!(
+            recovered.is_empty() && after.is_empty(),
+            "{recovered:?} {after:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,6 +15,7 @@ use super::bodies::{BodyBucket, BodyLocation};
 use super::event::{EventRecord, EventStore, PutOutcome, StoreError};
 use super::schema::{self, RecordType, attr, iso_millis};
 use crate::budget::Budget;
+use crate::metrics::{self, Metric};
 
 /// Bodies larger than this are stored raw only: the parsed `payload` would repeat them and push
 /// the item towards DynamoDB's 400 KB item limit.
@@ -107,10 +108,13 @@ impl DynamoDbStore {
     /// written once its body is safe, so it never points at a missing object.
     async fn offload(&self, record: &EventRecord) -> Result<Option<BodyLocation>, StoreError> {
         match &self.bodies {
-            Some(bodies) if bodies.takes(record.body.len()) => bodies
-                .put(&record.provider, &record.body_sha256, &record.body)
-                .await
-                .map(Some),
+            Some(bodies) if bodies.takes(record.body.len()) => {
+                let location = bodies
+                    .put(&record.provider, &record.body_sha256, &record.body)
+                    .await?;
+                metrics::record(Metric::Offloaded, 1.0);
+                Ok(Some(location))
+            }
             _ => Ok(None),
         }
     }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::schema::{self, iso_millis};
 use crate::budget::Budget;
+use crate::metrics::Metric;
 use crate::secret::SecretVersion;
 
 /// A verified delivery, ready to store.
@@ -94,6 +95,16 @@ pub enum PutOutcome {
 }
 
 impl PutOutcome {
+    /// The metric that counts it.
+    pub fn metric(self) -> Metric {
+        match self {
+            Self::Stored => Metric::Stored,
+            Self::Duplicate => Metric::Duplicate,
+            Self::Conflict => Metric::Conflict,
+            Self::Queued => Metric::Queued,
+        }
+    }
+
     /// The `status` word in the response.
     pub fn status(self) -> &'static str {
         match self {
