@@ -408,6 +408,16 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "ID", requires = "provider")]
     pub secret_id: Option<String>,
 
+    /// Publish the promotion's metrics (Promoted, Stored, Duplicate, Conflict, StoreLatencyMs
+    /// with source=promote; PutMetricData) to this CloudWatch namespace [default:
+    /// METRICS_NAMESPACE, else --stack's MetricsNamespace output, else Webhooks].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub metrics_namespace: Option<String>,
+
+    /// Publish no metrics.
+    #[arg(long, conflicts_with = "metrics_namespace")]
+    pub no_metrics: bool,
+
     /// The bucket.
     #[command(flatten)]
     pub bucket: BucketArgs,

@@ -56,7 +56,7 @@ pub async fn run(cli: &Cli) -> Result<bool, CliError> {
             quarantine::list(args, json, endpoint).await
         }
         Command::Quarantine(QuarantineCommand::Promote(args)) => {
-            quarantine::promote(args, json, endpoint).await
+            Box::pin(quarantine::promote(args, json, endpoint)).await
         }
         Command::Providers => providers::print(json).map(|()| true),
         Command::Metrics => metrics::print(json).map(|()| true),

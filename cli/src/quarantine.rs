@@ -1,19 +1,22 @@
 //! `webhooks quarantine list | promote`: the deliveries the functions refused because no current
 //! secret matched them, held in the payload bucket ([`webhook_core::quarantine`]).
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use serde_json::json;
 use webhook_core::VersionedSecret;
 use webhook_core::budget::Budget;
 use webhook_core::config::Env;
+use webhook_core::metrics::{self, Measurements, Metric};
 use webhook_core::pipeline::{Promote, PromoteError};
 use webhook_core::quarantine::{self, Held};
 use webhook_core::store::bodies::{DEFAULT_OFFLOAD_BYTES, s3_client};
 use webhook_core::store::schema::iso_millis;
-use webhook_core::store::{BodyBucket, DynamoDbStore, EventStore as _};
+use webhook_core::store::{
+    BodyBucket, DynamoDbStore, EventRecord, EventStore as _, PutOutcome, StoreError,
+};
 
 use crate::args::{BucketArgs, PromoteArgs, QuarantineListArgs, SettingArg};
 use crate::aws::{self, Target};
@@ -226,6 +229,7 @@ pub async fn promote(
     let mut table = Table::new(&["PROVIDER", "RECEIVED AT", "REASON", "OUTCOME", "OBJECT"]);
     let mut lines = String::new();
     let (mut stored, mut kept) = (0, 0);
+    let mut measured: BTreeMap<String, Measurements> = BTreeMap::new();
     for (key, held) in &found {
         let (promoter, secrets) = providers.get(&held.provider).await?;
         let outcome = match promoter.promote(secrets, held, webhook_core::clock::now_ms()) {
@@ -241,8 +245,8 @@ pub async fn promote(
                 "would_promote"
             }
             Ok(record) => {
-                let outcome = store
-                    .put_if_absent(&record, Budget::from_now(Duration::from_secs(30)))
+                let measured = measured.entry(held.provider.clone()).or_default();
+                let outcome = Box::pin(store_promoted(&store, &record, measured))
                     .await
                     .map_err(|error| CliError::failed(format!("{key}: {error}")))?;
                 quarantine::remove(&client, &bucket, key)
@@ -275,6 +279,16 @@ pub async fn promote(
     } else if !table.is_empty() {
         output::print(&table.render())?;
     }
+    if !args.no_metrics {
+        Box::pin(publish_metrics(
+            &config,
+            args,
+            stack.as_ref(),
+            &measured,
+            json,
+        ))
+        .await;
+    }
     output::note(
         json,
         &format!(
@@ -291,6 +305,50 @@ pub async fn promote(
         ),
     );
     Ok(true)
+}
+
+/// Stores a promoted record with the functions' conditional put, recording `Promoted`, the
+/// outcome and the write's latency in `measured`.
+async fn store_promoted(
+    store: &DynamoDbStore,
+    record: &EventRecord,
+    measured: &mut Measurements,
+) -> Result<PutOutcome, StoreError> {
+    let started = Instant::now();
+    let (put, recorded) = Box::pin(metrics::measure(
+        store.put_if_absent(record, Budget::from_now(Duration::from_secs(30))),
+    ))
+    .await;
+    let outcome = put?;
+    measured.merge(recorded);
+    measured.add(Metric::Promoted, 1.0);
+    measured.add(outcome.metric(), 1.0);
+    measured.add(
+        Metric::StoreLatencyMs,
+        started.elapsed().as_secs_f64() * 1000.0,
+    );
+    Ok(outcome)
+}
+
+/// Publishes what the promotion recorded; a failure is reported, the promotion stands.
+async fn publish_metrics(
+    config: &SdkConfig,
+    args: &PromoteArgs,
+    stack: Option<&StackOutputs>,
+    measured: &BTreeMap<String, Measurements>,
+    json: bool,
+) {
+    if measured.is_empty() {
+        return;
+    }
+    let namespace = crate::metrics::namespace(args.metrics_namespace.as_deref(), stack);
+    match crate::metrics::publish(config, &namespace, measured).await {
+        Ok(points) => output::note(
+            json,
+            &format!("{points} metric data points published to namespace {namespace}"),
+        ),
+        Err(error) => output::note(json, &format!("metrics not published: {error}")),
+    }
 }
 
 /// The table writer the functions use, bodies over the threshold to the bucket.
