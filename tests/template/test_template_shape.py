@@ -39,6 +39,9 @@ GLOBAL_ENV = {
     "PAYLOAD_BUCKET": {"Ref": "PayloadBucket"},
     "RETENTION_DAYS": {"Ref": "RetentionDays"},
     "RUST_LOG": {"Ref": "LogLevel"},
+    # The namespace of the EMF metrics: the parameter, else Webhooks/<stack> (test_template_metrics.py).
+    "METRICS_NAMESPACE": {"Fn::If": ["HasMetricsNamespace", {"Ref": "MetricsNamespace"},
+                                     {"Fn::Sub": "Webhooks/${AWS::StackName}"}]},
     # Absent when deployed; declared so that `sam local --env-vars env.json` can set it.
     "AWS_ENDPOINT_URL": {"Ref": "AWS::NoValue"},
 }
