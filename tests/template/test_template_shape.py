@@ -222,8 +222,10 @@ def test_quarantine_parameters(template):
 
 
 def role_statements(template, function):
+    """Every statement of the function's role, those of a conditional policy included."""
     role = template["Resources"][cfn_yaml.ref_target(function["Properties"]["Role"])]
-    return [s for policy in role["Properties"]["Policies"] for s in cfn_yaml.as_list(policy["PolicyDocument"]["Statement"])]
+    return [s for entry in role["Properties"]["Policies"] for policy in cfn_yaml.alternatives(entry)
+            for s in cfn_yaml.as_list(policy["PolicyDocument"]["Statement"])]
 
 
 @pytest.mark.parametrize("binary", sorted(PROVIDER_ENV))
