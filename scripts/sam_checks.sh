@@ -14,9 +14,13 @@
 #          of the template, as tests/template/cfn_yaml.py lists them: the four receivers and
 #          the drain). (arm64 is not built here: the machine has no aarch64 target.)
 #   test   pytest tests/template (table == local stack; each role's IAM actions == the AWS
-#          operations linked into its built binary and called in its source, plus the three
-#          that Lambda's SQS poller calls for the drain; template shape; body caps; env.json
-#          covers every function's variables for `sam local`, as SAM CLI resolves them).
+#          operations linked into its built binary and called in its source, plus what Lambda
+#          calls with the role: the SQS poller's three for the drain, X-Ray's two only while
+#          Tracing is Active; template shape; body caps; env.json
+#          covers every function's variables for `sam local`, as SAM CLI resolves them; every
+#          alarm and dashboard metric is one `webhooks metrics --json` lists, with its dimensions,
+#          and docs/dashboard.svg is the dashboard's current picture). The CLI is WEBHOOKS_CLI, else
+#          target/debug/webhooks (built when missing).
 #          Without `build` in the same run, the binary checks skip when no fresh build exists.
 #
 # Nothing talks to AWS: dummy credentials, no profile, and AWS_ENDPOINT_URL points at a closed

@@ -7,6 +7,7 @@ CloudFormation itself uses, so tests can compare against JSON-shaped data.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,23 @@ def function_environment(template: dict[str, Any], function: dict[str, Any]) -> 
     merged.update(globals_env.get("Variables", {}))
     merged.update(function["Properties"].get("Environment", {}).get("Variables", {}))
     return merged
+
+
+def dashboards(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Logical id -> resource for every AWS::CloudWatch::Dashboard."""
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Dashboard"}
+
+
+def dashboard_body(dashboard: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A dashboard's body as JSON, and the variables of the !Sub that builds it (name -> value).
+    The ${...} placeholders stay in the JSON's strings, as written."""
+    body = dashboard["Properties"]["DashboardBody"]
+    if isinstance(body, dict) and "Fn::Sub" in body:
+        sub = body["Fn::Sub"]
+        text, variables = (sub, {}) if isinstance(sub, str) else sub
+    else:
+        text, variables = body, {}
+    return json.loads(text), variables
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 The code side comes from the Rust code (see rust_aws_calls.py): exactly from the built binary (the
 operations linked into it), and as a cross-check from the sources. A new SDK call without a grant,
 or a grant the code no longer uses, fails here. Besides those actions a role may only write its
-own log group and, for a function with an SQS event source, poll that queue: the Lambda service
-does both with the role on the function's behalf, so the function's code never calls them.
+own log group, for a function with an SQS event source poll that queue, and while its tracing is
+Active write X-Ray traces (only under the condition that makes it Active): the Lambda service does
+these with the role on the function's behalf, so the function's code never calls them.
 """
 
 from __future__ import annotations
@@ -25,12 +26,17 @@ LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # AWSLambdaSQSQueueExecutionRole managed policy). Not sqs:ChangeMessageVisibility: the poller
 # leaves a failed message to the queue's visibility timeout.
 SQS_POLLER_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+# What Lambda sends with the execution role for a function whose tracing is Active (Lambda developer
+# guide, "Visualize Lambda function invocations using AWS X-Ray": the write actions of
+# AWSXRayDaemonWriteAccess). X-Ray has no resource-level permissions for them: Resource "*".
+TRACING_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 IAM_POLICY_TYPES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy",
                     "AWS::IAM::UserPolicy", "AWS::IAM::GroupPolicy", "AWS::Serverless::Connector"}
 
 
-def statements(template: dict[str, Any], function: dict[str, Any]) -> list[dict[str, Any]]:
-    """All IAM statements of the function's execution role."""
+def statements(template: dict[str, Any], function: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """All IAM statements of the function's execution role, each with the condition its policy is
+    granted under ({"Fn::If": [condition, policy, AWS::NoValue]}), None for an unconditional one."""
     props = function["Properties"]
     assert "Policies" not in props, (
         "use the function's own AWS::IAM::Role: SAM Policies also attach AWSLambdaBasicExecutionRole (Resource *)"
@@ -42,14 +48,18 @@ def statements(template: dict[str, Any], function: dict[str, Any]) -> list[dict[
     assert not role["Properties"].get("ManagedPolicyArns"), f"{role_id}: managed policies grant more than the code uses"
     found = []
     for policy in role["Properties"].get("Policies", []):
-        found.extend(cfn_yaml.as_list(policy["PolicyDocument"]["Statement"]))
+        condition = None
+        if isinstance(policy, dict) and set(policy) == {"Fn::If"}:
+            condition, policy, otherwise = policy["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}, f"{role_id}: a conditional policy is granted or not, never swapped"
+        found.extend((condition, s) for s in cfn_yaml.as_list(policy["PolicyDocument"]["Statement"]))
     return found
 
 
 def granted(template: dict[str, Any], function: dict[str, Any]) -> dict[str, list[Any]]:
     """Action -> resources granted to the function (both branches of a conditional resource)."""
     grants: dict[str, list[Any]] = {}
-    for statement in statements(template, function):
+    for _, statement in statements(template, function):
         assert statement.get("Effect") == "Allow"
         assert "NotAction" not in statement and "NotResource" not in statement
         resources = [r for resource in cfn_yaml.as_list(statement["Resource"]) for r in cfn_yaml.alternatives(resource)]
@@ -61,6 +71,26 @@ def granted(template: dict[str, Any], function: dict[str, Any]) -> dict[str, lis
 def poller_actions(function: dict[str, Any]) -> set[str]:
     """Actions the Lambda service calls with the function's role for its event sources."""
     return SQS_POLLER_ACTIONS if cfn_yaml.sqs_event_queues(function) else set()
+
+
+def tracing(template: dict[str, Any], function: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the function can be traced (Tracing Active, or a parameter that allows Active), and
+    the condition that holds exactly when it is (None: always)."""
+    mode = function["Properties"].get("Tracing", template.get("Globals", {}).get("Function", {}).get("Tracing"))
+    if mode == "Active":
+        return True, None
+    parameter = cfn_yaml.ref_target(mode) if isinstance(mode, dict) and "Ref" in mode else None
+    if parameter is None or "Active" not in template["Parameters"][parameter].get("AllowedValues", []):
+        return False, None
+    active = {"Fn::Equals": [{"Ref": parameter}, "Active"]}
+    names = [name for name, condition in template.get("Conditions", {}).items() if condition == active]
+    assert names, f"no condition !Equals [!Ref {parameter}, Active] for the traced functions' grants"
+    return True, names[0]
+
+
+def runtime_actions(template: dict[str, Any], function: dict[str, Any]) -> set[str]:
+    """Actions the Lambda service calls with the function's role: its poller, and its tracing."""
+    return poller_actions(function) | (TRACING_ACTIONS if tracing(template, function)[0] else set())
 
 
 def allowed_s3_resources(template: dict[str, Any], function: dict[str, Any], bucket_id: str) -> list[Any]:
@@ -88,13 +118,20 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
     s3_resources = allowed_s3_resources(template, function, bucket_id) if bucket_id else []
     log_group_id = cfn_yaml.ref_target(function["Properties"].get("LoggingConfig", {}).get("LogGroup"))
     poller = poller_actions(function)
+    runtime = runtime_actions(template, function)
+    _, tracing_condition = tracing(template, function)
     found = []
 
     non_log = {a for a in grants if not a.startswith("logs:")}
-    if missing := (code_actions | poller) - non_log:
+    if missing := (code_actions | runtime) - non_log:
         found.append(f"{logical_id}: code calls {sorted(missing)} but the role does not grant it")
-    if extra := non_log - code_actions - poller:
+    if extra := non_log - code_actions - runtime:
         found.append(f"{logical_id}: role grants {sorted(extra)} that the code never calls")
+    for condition, statement in statements(template, function):
+        actions = set(cfn_yaml.as_list(statement["Action"]))
+        if actions & TRACING_ACTIONS and condition != tracing_condition:
+            found.append(f"{logical_id}: {sorted(actions & TRACING_ACTIONS)} granted under {condition!r}, "
+                         f"expected the condition of Active tracing ({tracing_condition!r})")
     if (log_actions := {a for a in grants if a.startswith("logs:")}) != LOG_ACTIONS:
         found.append(f"{logical_id}: log actions {sorted(log_actions)} != {sorted(LOG_ACTIONS)}")
 
@@ -122,6 +159,10 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
                         found.append(f"{logical_id}: {action} on {resource}, expected its SQS event source {queues}")
                 elif not queue_id or resource != {"Fn::GetAtt": [queue_id, "Arn"]}:
                     found.append(f"{logical_id}: {action} on {resource}, expected its FALLBACK_QUEUE_URL queue only")
+            elif service == "xray":
+                if action not in TRACING_ACTIONS or resource != "*":
+                    found.append(f"{logical_id}: {action} on {resource}, expected only {sorted(TRACING_ACTIONS)} on *"
+                                 " (X-Ray has no resource-level permissions)")
             elif service == "secretsmanager":
                 if resource != {"Ref": secret_id}:
                     found.append(f"{logical_id}: {action} on {resource}, expected its own WEBHOOK_SECRET_ID secret only")
@@ -178,7 +219,7 @@ def test_every_grant_is_called_in_the_source(template, cargo_metadata, logical_i
     assert called, f"{logical_id}: no AWS SDK call found in its code; is the source scan broken?"
     function = template["Resources"][logical_id]
     grants = {a for a in granted(template, function) if not a.startswith("logs:")}
-    unused = grants - called - poller_actions(function)
+    unused = grants - called - runtime_actions(template, function)
     assert not unused, f"{logical_id}: grants {sorted(unused)} with no call in the code"
     report = problems(template, logical_id, grants)  # the action sets agree here: checks scoping only
     assert not report, "\n".join(report)
@@ -243,7 +284,7 @@ def test_the_drain_has_an_sqs_event_source_and_the_receivers_none(template, func
 def role_policy(template: dict[str, Any], logical_id: str, name: str) -> dict[str, Any]:
     """The first statement of the named policy of the function's role (to mutate in a copy)."""
     role_id = cfn_yaml.ref_target(template["Resources"][logical_id]["Properties"]["Role"])
-    (policy,) = [p for p in template["Resources"][role_id]["Properties"]["Policies"] if p["PolicyName"] == name]
+    (policy,) = [p for p in template["Resources"][role_id]["Properties"]["Policies"] if p.get("PolicyName") == name]
     return policy["PolicyDocument"]["Statement"][0]
 
 
@@ -307,6 +348,44 @@ def test_s3_grants_outside_the_own_prefixes_are_reported(template):
     statement["Resource"] = statement["Resource"] + [{"Fn::Sub": "${PayloadBucket.Arn}/quarantine/*"}]
     assert any("quarantine/amani/" in line for line in problems(mutated, "FaceioFunction", RECEIVER_CALLS))
     assert any("quarantine/*" in line for line in problems(mutated, "DrainFunction", DRAIN_CALLS))
+
+
+def trace_policy_index(template: dict[str, Any], logical_id: str) -> tuple[list[Any], int]:
+    """The role's policy list and the index of its conditional write-traces policy."""
+    role_id = cfn_yaml.ref_target(template["Resources"][logical_id]["Properties"]["Role"])
+    policies = template["Resources"][role_id]["Properties"]["Policies"]
+    (index,) = [i for i, p in enumerate(policies) if "Fn::If" in p]
+    return policies, index
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_trace_grants_only_while_tracing_is_active(template, logical_id):
+    expected = RECEIVER_CALLS if logical_id in cfn_yaml.receivers(template) else DRAIN_CALLS
+    # Granted always instead of under the condition.
+    unconditional = copy.deepcopy(template)
+    policies, index = trace_policy_index(unconditional, logical_id)
+    policies[index] = policies[index]["Fn::If"][1]
+    assert any("xray:PutTraceSegments" in line and "condition of Active tracing" in line
+               for line in problems(unconditional, logical_id, expected))
+    # Not granted at all, while the parameter can turn tracing on.
+    missing = copy.deepcopy(template)
+    policies, index = trace_policy_index(missing, logical_id)
+    del policies[index]
+    assert any("xray:PutTelemetryRecords" in line and "does not grant" in line
+               for line in problems(missing, logical_id, expected))
+    # Granted, but tracing can never be Active.
+    never = copy.deepcopy(template)
+    never["Globals"]["Function"]["Tracing"] = "PassThrough"
+    assert any("xray:PutTraceSegments" in line and "never calls" in line for line in problems(never, logical_id, expected))
+    # On a resource: X-Ray has none, and another action is no trace.
+    scoped = copy.deepcopy(template)
+    policies, index = trace_policy_index(scoped, logical_id)
+    statement = policies[index]["Fn::If"][1]["PolicyDocument"]["Statement"][0]
+    statement["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:xray:${AWS::Region}:${AWS::AccountId}:*"}
+    statement["Action"] = statement["Action"] + ["xray:GetTraceSummaries"]
+    report = problems(scoped, logical_id, expected)
+    assert any("xray:PutTraceSegments on" in line for line in report)
+    assert any("xray:GetTraceSummaries" in line and "never calls" in line for line in report)
 
 
 def test_scanner_sees_calls_but_not_comments_strings_or_tests():
