@@ -334,6 +334,8 @@ def main() -> int:
     overhead_lines, overhead_targets = report_sections.overhead_section(
         pipeline, load_json(args.results_dir, "peer_overhead.json"))
     memory_lines, memory_targets = report_sections.memory_section(memory)
+    targets = startup_targets + overhead_targets + memory_targets
+    previous = report_sections.previous_report(args.out.read_text()) if args.out.exists() else None
     out = [
         "# Benchmarks",
         "",
@@ -350,7 +352,8 @@ def main() -> int:
         "(bench/peer/requirements.txt)",
         f"- Source measured: {args.source or source()}",
         "",
-        *report_sections.targets_section(startup_targets + overhead_targets + memory_targets),
+        *report_sections.targets_section(targets),
+        *report_sections.comparison_section(previous, targets),
         *startup_lines,
         *overhead_lines,
         *memory_lines,

@@ -14,6 +14,9 @@ from the summaries and match the ones this README already used):
   November 2024 reduction): $0.625 per million write request units; 1 WRU per started 1 KB
   of item, and each write also writes every GSI whose keys the item has.
 - Secrets Manager (aws.amazon.com/secrets-manager/pricing): $0.05 per 10,000 API calls.
+- CloudWatch Logs (aws.amazon.com/cloudwatch/pricing): $0.50 per GB ingested (Standard log
+  class); the EMF metric documents are log lines and are billed as such (the custom metrics
+  they create cost per metric and month, not per webhook: README, "Operating it").
 
 The model, per webhook, warm steady state (cold starts left out: at a steady load they are a
 tiny share of invocations):
@@ -31,6 +34,9 @@ tiny share of invocations):
   webhooks spread over a 30-day month (0.39 per second) keep one instance warm, which loads the
   secret every 300 s: 8,640 loads; calls per load measured (ours reads AWSCURRENT and
   AWSPREVIOUS, the peer only the current one).
+- CloudWatch Logs: the bytes each subject wrote to stdout per invocation (harness.py, all runs;
+  forged events included), split into the EMF metric documents and the rest. Lambda's own
+  START/END/REPORT lines are the same for both and left out.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ PRICES = {
     "http_api_request": 1.00 / 1e6,
     "dynamodb_wru": 0.625 / 1e6,
     "secrets_manager_call": 0.05 / 10_000,
+    "logs_ingested_gb": 0.50,
 }
 MEMORY_GB = 128 / 1024
 VCPU_MB = 1769
@@ -97,4 +104,11 @@ def model(subject: dict[str, Any], billed_ms: float) -> list[tuple[str, str, flo
                      WEBHOOKS * idem_writes * PRICES["dynamodb_wru"]))
     rows.append(("Secrets Manager", f"{SECRET_LOADS_PER_MONTH:,} loads × {calls_per_load:g} calls",
                  SECRET_LOADS_PER_MONTH * calls_per_load * PRICES["secrets_manager_call"]))
+    log_bytes, metric_bytes = subject.get("log_bytes_per_event"), subject.get("metric_bytes_per_event")
+    if log_bytes is not None:
+        metric_bytes = metric_bytes or 0.0
+        for item, size in (("CloudWatch Logs: log lines", log_bytes - metric_bytes),
+                           ("CloudWatch Logs: EMF metric documents", metric_bytes)):
+            rows.append((item, f"{size:.0f} B per webhook",
+                         WEBHOOKS * size / 1e9 * PRICES["logs_ingested_gb"]))
     return rows

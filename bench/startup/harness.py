@@ -257,6 +257,20 @@ class RunResult:
     stored_pks: list[str]  # answered `stored`
     forged_pks: list[str]
     failures: list[str] = field(default_factory=list)
+    # What the process wrote to stdout (CloudWatch Logs in Lambda) per invocation: all of it,
+    # and the EMF metric documents among it.
+    log_bytes_per_event: float | None = None
+    metric_bytes_per_event: float | None = None
+
+
+def output_bytes(log: Path, invocations: int) -> tuple[float | None, float | None]:
+    """Bytes per invocation of a function's output, and of the EMF documents in it (lines with
+    an `_aws` key); the peer's awslambdaric start-up lines are counted too."""
+    if not log.exists() or invocations == 0:
+        return None, None
+    lines = log.read_bytes().splitlines(keepends=True)
+    metric = sum(len(line) for line in lines if line.startswith(b"{") and b'"_aws"' in line)
+    return sum(len(line) for line in lines) / invocations, metric / invocations
 
 
 def check_answer(delivery: events.Delivery, answer: Any, outcome: str | None) -> str | None:
@@ -326,8 +340,9 @@ def run_once(processes: Processes, subject: Subject, moto: Moto, index: int, war
     finally:
         processes.stop(proc, STOP_TIMEOUT)
         api.stop()
+    log_bytes, metric_bytes = output_bytes(processes.log_dir / f"{subject.name}-run{index}.log", 2 + warm)
     return RunResult(init_ms, first_ms, cold_ms, warm_ms, None if cold_cpu is None else cold_cpu * 1000, warm_cpu,
-                     peak, stored, forged_pks, failures)
+                     peak, stored, forged_pks, failures, log_bytes, metric_bytes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,6 +370,8 @@ def summarize(runs: list[RunResult]) -> dict[str, Any]:
         "warm_p99_ms": percentile(warm, 99) if warm else None,
         "warm_mean_ms": statistics.fmean(warm) if warm else None,
         "warm_max_ms": max(warm, default=None),
+        "log_bytes_per_event": _median_known(run.log_bytes_per_event for run in runs),
+        "metric_bytes_per_event": _median_known(run.metric_bytes_per_event for run in runs),
         # Lambda bills each invocation rounded up to the next millisecond.
         "warm_billed_ms_mean": statistics.fmean(math.ceil(value) for value in warm) if warm else None,
     }

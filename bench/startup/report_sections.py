@@ -10,6 +10,7 @@ instead of failing; a missing key in an input that is there fails.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import cost
@@ -40,6 +41,10 @@ def _mib(kib: float | None) -> str:
 
 def _bytes(size: int) -> str:
     return f"{size / MIB:.2f} MiB" if size >= MIB else f"{size / 1024:.0f} KiB"
+
+
+def _per_event_bytes(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} B"
 
 
 def _ratio(ours: float | None, peer: float | None) -> float | None:
@@ -90,6 +95,8 @@ def startup_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target
         ("warm duration mean", "warm_mean_ms", _ms),
         ("CPU time per warm event", "warm_cpu_ms_per_event", _cpu),
         ("**peak RSS (VmHWM)**", "peak_rss_kib", _mib),
+        ("output (CloudWatch Logs) per invocation", "log_bytes_per_event", _per_event_bytes),
+        ("of which EMF metric documents", "metric_bytes_per_event", _per_event_bytes),
     ]
     lines = [
         "## Cold and warm start",
@@ -121,8 +128,8 @@ def startup_section(data: dict[str, Any] | None) -> tuple[list[str], list[Target
         "|---|---:|---:|---:|",
     ]
     for label, key, fmt in rows:
-        lines.append(f"| {label} | {fmt(ours[key])} | {fmt(_field(peer, key))} "
-                     f"| {_fmt_ratio(_ratio(ours[key], _field(peer, key)))} |")
+        lines.append(f"| {label} | {fmt(ours.get(key))} | {fmt(_field(peer, key))} "
+                     f"| {_fmt_ratio(_ratio(ours.get(key), _field(peer, key)))} |")
     peer_storage = _field(peer, "storage", {"items": "n/a", "expected": "n/a"})
     lines += [
         f"| cold starts, each (ms) | {', '.join(f'{v:.0f}' for v in ours['cold_start_ms_each'])} "
@@ -180,14 +187,23 @@ def overhead_section(data: dict[str, Any] | None, peer: dict[str, Any] | None = 
         "| | p50 | p90 | p99 | p99.9 | max | mean |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, row in (("ours", data), ("peer", peer)):
+    off = data.get("without_metrics")
+    for name, row in (("ours (metrics on, as deployed)", data), ("ours without metrics", off), ("peer", peer)):
         if row:
             lines.append(f"| {name} | {row['p50_us']:.1f} µs | {row['p90_us']:.1f} µs | {row['p99_us']:.1f} µs "
                          f"| {row['p999_us']:.1f} µs | {row['max_us']:.1f} µs | {row['mean_us']:.1f} µs |")
     if peer:
         lines.append(f"| ours / peer | {data['p50_us'] / peer['p50_us']:.3f}× | {data['p90_us'] / peer['p90_us']:.3f}× "
                      f"| {data['p99_us'] / peer['p99_us']:.3f}× | | | {data['mean_us'] / peer['mean_us']:.3f}× |")
+    if off:
+        lines.append(f"| metrics' cost (on − off) | {data['p50_us'] - off['p50_us']:+.1f} µs "
+                     f"| {data['p90_us'] - off['p90_us']:+.1f} µs | {data['p99_us'] - off['p99_us']:+.1f} µs | | "
+                     f"| {data['mean_us'] - off['mean_us']:+.1f} µs |")
     lines.append("")
+    if off:
+        lines += ["Metrics on: `metrics::measure` around the pipeline, then the EMF document rendered "
+                  "and written to a sink, as the function does per invocation; off: the same events "
+                  "through a second pipeline in the same run, batches alternating which goes first.", ""]
     met = data["p99_us"] <= TARGET_OVERHEAD_P99_US
     return lines, [(OVERHEAD_TARGET, f"{data['p99_us']:.1f} µs",
                     f"≤ {TARGET_OVERHEAD_P99_US} µs", met)]
@@ -328,4 +344,35 @@ def targets_section(targets: list[Target]) -> list[str]:
              "|---|---|---|---|"]
     for what, measured, limit, met in targets:
         lines.append(f"| {what} | {measured} | {limit} | {'yes' if met else '**no**'} |")
+    return [*lines, ""]
+
+
+def previous_report(text: str) -> tuple[str, dict[str, str]]:
+    """From a REPORT.md written earlier: when and what it measured, and its targets' figures."""
+    when = re.search(r"on (\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)", text)
+    source = re.search(r"^- Source measured: (.+)$", text, re.MULTILINE)
+    figures: dict[str, str] = {}
+    in_targets = False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            in_targets = line.startswith("## Targets")
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if in_targets and len(cells) == 4 and cells[0] not in ("target", "---"):
+            figures[cells[0]] = cells[1]
+    label = f"{when.group(1) if when else 'undated'}, {source.group(1) if source else 'source unknown'}"
+    return label, figures
+
+
+def comparison_section(previous: tuple[str, dict[str, str]] | None, targets: list[Target]) -> list[str]:
+    """The targets now beside the report this one replaces (read before it was overwritten)."""
+    if not previous or not previous[1]:
+        return []
+    label, figures = previous
+    lines = ["## Against the previous report", "",
+             f"The previous REPORT.md ({label}) beside this run; different runs on a shared machine, "
+             "so differences of a few per cent are noise (the ratios in each section are measured side "
+             "by side in one run).", "", "| target | previous | now |", "|---|---|---|"]
+    for what, measured, _limit, _met in targets:
+        lines.append(f"| {what} | {figures.get(what, 'not in it')} | {measured} |")
     return [*lines, ""]

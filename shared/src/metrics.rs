@@ -103,7 +103,7 @@ pub enum Metric {
     SecretsUnavailable,
     /// A refused delivery was kept in the quarantine.
     Quarantined,
-    /// A request was verified with a cached secret after Secrets Manager failed to refresh it.
+    /// A request was checked against a cached secret that Secrets Manager failed to refresh.
     StaleSecretServed,
     /// Loading the secret from Secrets Manager failed.
     SecretRefreshFailed,

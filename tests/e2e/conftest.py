@@ -28,6 +28,7 @@ E2E_KEEP_LOGS (logs are always kept under .local/e2e/).
 from __future__ import annotations
 
 import atexit
+import base64
 import hashlib
 import json
 import os
@@ -64,6 +65,8 @@ import registry  # noqa: E402  (the providers: `webhooks providers --json`)
 import sign  # noqa: E402
 # Processes, ports and moto, shared with bench/startup/harness.py:
 from local_procs import Processes, free_port, start_moto, wait_port  # noqa: E402
+sys.path.insert(0, str(REPO / "bench" / "startup"))
+from runtime_api import RuntimeApi  # noqa: E402
 
 TABLE = "webhook-events"
 BUCKET = local_aws.DEFAULT_BUCKET
@@ -478,6 +481,86 @@ class Proxy:
 
     def status(self) -> dict[str, Any]:
         return self._call("GET", "/status")
+
+
+# ---------------------------------------------------------------------------------------------
+# Function binaries under a Lambda Runtime API (bench/startup/runtime_api.py), as Lambda runs them
+# ---------------------------------------------------------------------------------------------
+
+# Public Lambda HTTP events, read in place as templates of each front door's delivery.
+TEMPLATES = REPO.parent / "shared" / "testdata" / "lambda-events"
+INVOKE_TIMEOUT_S = 30.0
+
+
+def front_door_event(template: str, body: bytes, headers: dict[str, str], *, b64: bool) -> dict[str, Any]:
+    """A delivery in the shape of `template`: method POST, `headers` carried as that front door
+    carries them (lower-case names in 2.0 and ALB; as sent in REST, in multiValueHeaders too
+    where the template has them), a fresh request id, `body` as text or base64."""
+    event = json.loads((TEMPLATES / template).read_text(encoding="utf-8"))
+    context = event.setdefault("requestContext", {})
+    alb = "elb" in context
+    if "httpMethod" in event:
+        event["httpMethod"] = "POST"
+        if "httpMethod" in context:
+            context["httpMethod"] = "POST"
+    else:
+        context["http"]["method"] = "POST"
+    if not alb:
+        context["requestId"] = str(uuid.uuid4())
+    lower = alb or "httpMethod" not in event
+    event["headers"] = event.get("headers") or {}
+    multi = isinstance(event.get("multiValueHeaders"), dict)
+    for name, value in {**headers, "Content-Type": "application/json"}.items():
+        name = name.lower() if lower else name
+        for field in ("headers", "multiValueHeaders"):
+            if isinstance(event.get(field), dict):
+                event[field] = {k: v for k, v in event[field].items() if k.lower() != name.lower()}
+        event["headers"][name] = value
+        if multi:
+            event["multiValueHeaders"][name] = [value]
+    event["body"] = base64.b64encode(body).decode() if b64 else body.decode("utf-8")
+    event["isBase64Encoded"] = b64
+    return event
+
+
+@dataclass
+class Function:
+    mode: Mode
+    api: RuntimeApi
+    proc: Any
+    log: Path
+
+    def invoke(self, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        invocation = self.api.invoke(event, INVOKE_TIMEOUT_S, alive=lambda: self.proc.poll() is None)
+        assert invocation.outcome == "response", invocation.result[:300]
+        return invocation.request_id, invocation.response_json()
+
+    def stop(self, processes: Processes) -> None:
+        processes.stop(self.proc)
+        self.api.stop()
+
+
+def binary_path(binary: str) -> Path:
+    return Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "debug" / binary
+
+
+def start_runtime_function(processes: Processes, mode: Mode, env: dict[str, str], log_name: str,
+                           binary: str | None = None) -> Function:
+    """`mode`'s function binary (or `binary`) under its own Runtime API with `env` (plus what
+    Lambda sets), its output in `<log_name>.log`."""
+    binary = binary or mode.binary
+    api = RuntimeApi(f"arn:aws:lambda:{REGION}:123456789012:function:{binary}").start()
+    env = {
+        **env,
+        "AWS_LAMBDA_RUNTIME_API": api.address,
+        "AWS_LAMBDA_FUNCTION_NAME": binary,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{binary}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "e2e/[$LATEST]0000",
+    }
+    proc = processes.spawn(log_name, [str(binary_path(binary))], env=env)
+    return Function(mode, api, proc, processes.log_dir / f"{log_name}.log")
 
 
 # ---------------------------------------------------------------------------------------------

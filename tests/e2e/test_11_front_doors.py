@@ -15,27 +15,18 @@ replaced, everything else as the front door sent it).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import os
-import sys
 import time
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import (BASE64_MAC, BODY_AND_HEADER_FRAGMENTS, MODES, REGION, REPO, Event, Mode,
-                      _amani_body, base_env, faceio_app_id, fresh_event, known_secrets, load_vectors,
-                      sign_headers)
+from conftest import (BASE64_MAC, BODY_AND_HEADER_FRAGMENTS, MODES, Event, Function, Mode, _amani_body,
+                      base_env, faceio_app_id, front_door_event, fresh_event, known_secrets,
+                      load_vectors, sign_headers, start_runtime_function)
 
-sys.path.insert(0, str(REPO / "bench" / "startup"))
-from runtime_api import RuntimeApi  # noqa: E402
-
-TEMPLATES = REPO.parent / "shared" / "testdata" / "lambda-events"
 # Every public event and the response shape its front door expects.
 SHAPES = {
     "apigw_proxy_request.json": "rest",
@@ -59,55 +50,6 @@ RESPONSE_KEYS = {
 }
 # One function per provider (Amani in its signature mode).
 RUNTIME_MODES = ["alocity-selfie", "alocity", "faceio", "amani-signature"]
-INVOKE_TIMEOUT_S = 30.0
-
-
-def front_door_event(template: str, body: bytes, headers: dict[str, str], *, b64: bool) -> dict[str, Any]:
-    """A delivery in the shape of `template`: method POST, `headers` carried as that front door
-    carries them (lower-case names in 2.0 and ALB; as sent in REST, in multiValueHeaders too
-    where the template has them), a fresh request id, `body` as text or base64."""
-    event = json.loads((TEMPLATES / template).read_text(encoding="utf-8"))
-    context = event.setdefault("requestContext", {})
-    alb = "elb" in context
-    if "httpMethod" in event:
-        event["httpMethod"] = "POST"
-        if "httpMethod" in context:
-            context["httpMethod"] = "POST"
-    else:
-        context["http"]["method"] = "POST"
-    if not alb:
-        context["requestId"] = str(uuid.uuid4())
-    lower = alb or "httpMethod" not in event
-    event["headers"] = event.get("headers") or {}
-    multi = isinstance(event.get("multiValueHeaders"), dict)
-    for name, value in {**headers, "Content-Type": "application/json"}.items():
-        name = name.lower() if lower else name
-        for field in ("headers", "multiValueHeaders"):
-            if isinstance(event.get(field), dict):
-                event[field] = {k: v for k, v in event[field].items() if k.lower() != name.lower()}
-        event["headers"][name] = value
-        if multi:
-            event["multiValueHeaders"][name] = [value]
-    event["body"] = base64.b64encode(body).decode() if b64 else body.decode("utf-8")
-    event["isBase64Encoded"] = b64
-    return event
-
-
-@dataclass
-class Function:
-    mode: Mode
-    api: RuntimeApi
-    proc: Any
-    log: Path
-
-    def invoke(self, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        invocation = self.api.invoke(event, INVOKE_TIMEOUT_S, alive=lambda: self.proc.poll() is None)
-        assert invocation.outcome == "response", invocation.result[:300]
-        return invocation.request_id, invocation.response_json()
-
-
-def binary_path(binary: str) -> Path:
-    return Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "debug" / binary
 
 
 @pytest.fixture(scope="module")
@@ -116,25 +58,11 @@ def functions(processes, stack, aws):
     started: dict[str, Function] = {}
     for name in RUNTIME_MODES:
         mode = MODES[name]
-        api = RuntimeApi(f"arn:aws:lambda:{REGION}:123456789012:function:{mode.binary}").start()
-        env = {
-            **base_env(aws.endpoint),
-            "AWS_LAMBDA_RUNTIME_API": api.address,
-            "AWS_LAMBDA_FUNCTION_NAME": mode.binary,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{mode.binary}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": "e2e/[$LATEST]0000",
-            "RUST_LOG": "trace",
-            "WEBHOOK_SECRET_ID": mode.secret_id,
-        }
-        log_name = f"runtime-{mode.binary}"
-        proc = processes.spawn(log_name, [str(binary_path(mode.binary))], env=env)
-        started[name] = Function(mode, api, proc, processes.log_dir / f"{log_name}.log")
+        env = {**base_env(aws.endpoint), "RUST_LOG": "trace", "WEBHOOK_SECRET_ID": mode.secret_id}
+        started[name] = start_runtime_function(processes, mode, env, f"runtime-{mode.binary}")
     yield started
     for function in started.values():
-        processes.stop(function.proc)
-        function.api.stop()
+        function.stop(processes)
 
 
 def signed(mode: Mode) -> tuple[Event, str]:

@@ -491,3 +491,8 @@ def test_a_broken_alarm_or_widget_is_reported(template, metrics, providers):
     resource[0] = resource[0].replace('"DrainFailed", "provider", "amani", "source", "drain"',
                                       '"DrainFailed", "provider", "amani", "source", "receiver"')
     assert any("no source 'receiver'" in line for line in all_problems(broken, dashboard_reads(broken), metrics, providers))
+
+
+def test_the_stack_outputs_the_namespace_the_functions_publish_to(template):
+    # `webhooks quarantine promote --stack` reads it to publish where the functions do.
+    assert template["Outputs"]["MetricsNamespace"]["Value"] == our_namespace(template)
