@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -301,6 +302,7 @@ class Aws:
         self.sm = local_aws.client("secretsmanager", endpoint)
         self.s3 = local_aws.client("s3", endpoint)
         self.sqs = local_aws.client("sqs", endpoint)
+        self.cloudwatch = local_aws.client("cloudwatch", endpoint)
         from boto3.dynamodb.types import TypeDeserializer
 
         self._de = TypeDeserializer()
@@ -423,6 +425,20 @@ class Aws:
 
     def rotate(self, secret_id: str, new_value: str) -> None:
         local_aws.rotate_secret(self.endpoint, secret_id, new_value)
+
+    def metrics(self, namespace: str) -> list[dict[str, Any]]:
+        """The metrics published to `namespace` (moto's CloudWatch)."""
+        return self.cloudwatch.list_metrics(Namespace=namespace)["Metrics"]
+
+    def metric_sum(self, namespace: str, metric: str, dimensions: dict[str, str]) -> float:
+        """The sum of every data point of `metric` with exactly `dimensions`, the last hour."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        points = self.cloudwatch.get_metric_statistics(
+            Namespace=namespace, MetricName=metric,
+            Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+            StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=5),
+            Period=60, Statistics=["Sum"])["Datapoints"]
+        return sum(point["Sum"] for point in points)
 
     def stage_values(self, secret_id: str) -> dict[str, str | None]:
         out: dict[str, str | None] = {}

@@ -547,7 +547,8 @@ def test_wrong_secret_quarantined_then_promoted_once_forged_stay_out(healthy, we
 
     # ... a dry run promotes nothing and says what it would do;
     started = time.monotonic()
-    dry, problems = promote(cli, "--dry-run")
+    dry_namespace, namespace = (f"Webhooks/e2e-promote-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("dry", "real"))
+    dry, problems = promote(cli, "--dry-run", "--metrics-namespace", dry_namespace)
     dry_outcomes = collections.Counter(line["outcome"] for line in dry)
     if nl.aws.pks() != before_items or set(nl.aws.quarantine()) - before_held != set(held):
         problems.append("the dry run changed the table or the quarantine")
@@ -559,9 +560,22 @@ def test_wrong_secret_quarantined_then_promoted_once_forged_stay_out(healthy, we
 
     # then `webhooks quarantine promote` stores each of the 50 once, marked as promoted, and the
     # forged stay held and out of the table;
-    lines, more = promote(cli)
+    lines, more = promote(cli, "--metrics-namespace", namespace)
     promote_s = time.monotonic() - started
     problems += more
+    # It published its metrics as the functions do (PutMetricData; moto's CloudWatch), per
+    # provider: Promoted and Stored by provider and source=promote, Stored by provider; the dry
+    # run published nothing.
+    promoted_by_provider = collections.Counter(e.mode.provider for e in real)
+    for provider, count in sorted(promoted_by_provider.items()):
+        for metric, dimensions in (("Promoted", {"provider": provider, "source": "promote"}),
+                                   ("Stored", {"provider": provider, "source": "promote"}),
+                                   ("Stored", {"provider": provider})):
+            got = nl.aws.metric_sum(namespace, metric, dimensions)
+            if got != count:
+                problems.append(f"{metric} {dimensions}: {got} published, {count} promoted")
+    if nl.aws.metrics(dry_namespace):
+        problems.append(f"the dry run published metrics: {nl.aws.metrics(dry_namespace)}")
     outcomes = collections.Counter(line["outcome"] for line in lines)
     stored = {line["object"].rsplit("/", 1)[-1] for line in lines if line["outcome"] == "stored"}
     if stored != {o.rsplit("/", 1)[-1] for o in real_objects} or outcomes.get("stored") != len(real):

@@ -19,10 +19,9 @@ import uuid
 from collections import Counter
 from typing import Any
 
-import boto3
 import pytest
 
-from conftest import (DRAIN_BINARY, MODES, REGION, Event, Function, Mode, base_env,
+from conftest import (DRAIN_BINARY, MODES, Event, Function, Mode, base_env,
                       conflicting_body, front_door_event, fresh_event, load_vectors, local_aws,
                       sign_headers, spawn_proxy, start_runtime_function)
 
@@ -265,11 +264,9 @@ def test_metric_documents_add_up_to_what_was_sent(metrics_stack, processes, cli,
     assert not problems, "\n".join(problems)
 
     # The drain writes the queued events: its documents say so per provider, source=drain.
-    sqs = boto3.client("sqs", endpoint_url=aws.endpoint, region_name=REGION,
-                       aws_access_key_id="test", aws_secret_access_key="test")
     messages = []
     for _ in range(10):
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        got = aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         messages += got.get("Messages", [])
         if len(messages) >= len(queued):
             break

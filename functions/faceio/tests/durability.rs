@@ -6,12 +6,13 @@
 
 use faceio::Faceio;
 use serde_json::json;
+use webhook_core::metrics::Metric;
 use webhook_core::pipeline::{Pipeline, Promote, PromoteError};
 use webhook_core::secrets::MemorySecrets;
 use webhook_core::store::{
     EventStore as _, MemoryQueue, MemoryStore, PutOutcome, StoreError, WithFallback,
 };
-use webhook_core::testing::{MemoryQuarantine, api_gateway_event, response_json};
+use webhook_core::testing::{MemoryQuarantine, api_gateway_event, handle_measured, response_json};
 use webhook_core::{SecretVersion, VerifyError, VersionedSecret};
 
 const TOKEN: &str = "fio-durability-token";
@@ -49,7 +50,7 @@ async fn an_event_the_table_cannot_take_is_queued_and_answered_202() {
     app.store()
         .table()
         .fail_with(Some(StoreError::Unavailable("throttled".into())));
-    let response = app.handle(enroll("f1", "my-app", TOKEN)).await;
+    let (response, _) = handle_measured(&app, enroll("f1", "my-app", TOKEN), "queued").await;
     assert_eq!(response.status_code, 202);
     assert_eq!(
         response_json(&response),
@@ -57,6 +58,31 @@ async fn an_event_the_table_cannot_take_is_queued_and_answered_202() {
     );
     assert!(app.store().table().is_empty());
     assert!(app.quarantine().held().is_empty());
+}
+
+#[tokio::test]
+async fn an_event_neither_the_table_nor_the_queue_takes_is_503_and_counted() {
+    let queue = MemoryQueue::new();
+    queue.fail(true);
+    let app = Pipeline::new(
+        Faceio {
+            app_id: "my-app".into(),
+        },
+        MemorySecrets::new([VersionedSecret::current(TOKEN)]),
+        WithFallback::new(MemoryStore::new(), Some(queue)),
+        1024 * 1024,
+    );
+    app.store()
+        .table()
+        .fail_with(Some(StoreError::Unavailable("throttled".into())));
+    let (response, measured) =
+        handle_measured(&app, enroll("f6", "my-app", TOKEN), "unstored").await;
+    assert_eq!(
+        (response.status_code, response_json(&response)),
+        (503, json!({"error": "storage_unavailable"}))
+    );
+    assert_eq!(measured.count(Metric::StoreUnavailable), 1);
+    assert_eq!(measured.samples(Metric::StoreLatencyMs).len(), 1);
 }
 
 #[tokio::test]
@@ -174,7 +200,8 @@ async fn a_miss_that_cannot_be_refreshed_is_503_and_held() {
         1024 * 1024,
     )
     .with_quarantine(MemoryQuarantine::default());
-    let response = app.handle(enroll("f5", "my-app", TOKEN)).await;
+    let (response, measured) = handle_measured(&app, enroll("f5", "my-app", TOKEN), "f5").await;
+    assert_eq!(measured.count(Metric::Quarantined), 1);
     assert_eq!(response.status_code, 503);
     assert_eq!(
         response_json(&response),
