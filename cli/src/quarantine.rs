@@ -2,7 +2,7 @@
 //! secret matched them, held in the payload bucket ([`webhook_core::quarantine`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use serde_json::json;
@@ -314,19 +314,15 @@ async fn store_promoted(
     record: &EventRecord,
     measured: &mut Measurements,
 ) -> Result<PutOutcome, StoreError> {
-    let started = Instant::now();
-    let (put, recorded) = Box::pin(metrics::measure(
+    let (put, recorded) = Box::pin(metrics::measure(metrics::timed(
+        Metric::StoreLatencyMs,
         store.put_if_absent(record, Budget::from_now(Duration::from_secs(30))),
-    ))
+    )))
     .await;
     let outcome = put?;
     measured.merge(recorded);
     measured.add(Metric::Promoted, 1.0);
     measured.add(outcome.metric(), 1.0);
-    measured.add(
-        Metric::StoreLatencyMs,
-        started.elapsed().as_secs_f64() * 1000.0,
-    );
     Ok(outcome)
 }
 

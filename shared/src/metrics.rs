@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
@@ -144,6 +145,20 @@ impl Metric {
         Self::Offloaded,
         Self::Promoted,
         Self::DrainFailed,
+    ];
+
+    /// The outcomes of a receiver's request: exactly one of them counts each.
+    pub const OUTCOMES: [Self; 10] = [
+        Self::Stored,
+        Self::Duplicate,
+        Self::Conflict,
+        Self::Queued,
+        Self::Rejected,
+        Self::BadRequest,
+        Self::MethodNotAllowed,
+        Self::BodyTooLarge,
+        Self::StoreUnavailable,
+        Self::SecretsUnavailable,
     ];
 
     /// The metric's name in CloudWatch.
@@ -326,6 +341,14 @@ pub fn record(metric: Metric, value: f64) {
 /// Records a rejection for `reason` in the invocation being measured.
 pub fn record_rejection(reason: &'static str) {
     let _ = CURRENT.try_with(|current| current.borrow_mut().reject(reason));
+}
+
+/// Runs `work`, recording how long it took as a sample of `metric` (milliseconds).
+pub async fn timed<F: Future>(metric: Metric, work: F) -> F::Output {
+    let started = Instant::now();
+    let output = work.await;
+    record(metric, started.elapsed().as_secs_f64() * 1000.0);
+    output
 }
 
 /// Runs `work`, returning its output and what it recorded.

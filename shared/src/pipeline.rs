@@ -1,8 +1,6 @@
 //! The one request pipeline every function runs:
 //! method → size → authenticate → parse → store → respond.
 
-use std::time::Instant;
-
 use base64::Engine as _;
 use http::Method;
 use serde_json::{Value, json};
@@ -160,13 +158,11 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         let signature = self.provider.audit_signature(&headers);
         let record = event_record(&self.provider, body, payload, verified, signature, &arrival);
 
-        let started = Instant::now();
-        let put = self.store.put_if_absent(&record, budget).await;
-        metrics::record(
+        let put = metrics::timed(
             Metric::StoreLatencyMs,
-            started.elapsed().as_secs_f64() * 1000.0,
+            self.store.put_if_absent(&record, budget),
         );
-        match put {
+        match put.await {
             Ok(outcome) => {
                 metrics::record(outcome.metric(), 1.0);
                 tracing::info!(

@@ -112,12 +112,12 @@ where
             if request.request_context.request_id.is_none() {
                 request.request_context.request_id = Some(context.request_id.clone());
             }
-            let (response, measured) = metrics::measure(Box::pin(async {
+            let (response, measured) = metrics::measure(async {
                 if cold.swap(false, Ordering::Relaxed) {
                     metrics::record(Metric::ColdStart, 1.0);
                 }
-                pipeline.handle_within(request, budget).await
-            }))
+                Box::pin(pipeline.handle_within(request, budget)).await
+            })
             .await;
             publish(emf, P::NAME, &measured, &context);
             Ok::<HttpResponse, Error>(response)

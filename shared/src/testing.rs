@@ -262,26 +262,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
     }
 }
 
-/// The outcome metrics: exactly one of them counts each request.
-const OUTCOME_METRICS: [crate::metrics::Metric; 10] = {
-    use crate::metrics::Metric::{
-        BadRequest, BodyTooLarge, Conflict, Duplicate, MethodNotAllowed, Queued, Rejected,
-        SecretsUnavailable, StoreUnavailable, Stored,
-    };
-    [
-        Stored,
-        Duplicate,
-        Conflict,
-        Queued,
-        Rejected,
-        BadRequest,
-        MethodNotAllowed,
-        BodyTooLarge,
-        StoreUnavailable,
-        SecretsUnavailable,
-    ]
-};
-
 /// Checks that what one request recorded says what its answer says: one `Requests`, exactly one
 /// outcome metric (the one this table names for the answer's status and word), and for a
 /// `401` a `Rejected` dimensioned by the answer's reason. Returns the failures, for callers
@@ -314,7 +294,7 @@ pub fn measured_as_answered(
     if measured.count(Metric::Requests) != 1 {
         problems.push(format!("Requests {}", measured.count(Metric::Requests)));
     }
-    for metric in OUTCOME_METRICS {
+    for metric in Metric::OUTCOMES {
         let want = u64::from(metric == expected);
         if measured.count(metric) != want {
             problems.push(format!(

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde::{Deserialize, Serialize};
@@ -174,13 +174,11 @@ impl<E: EventStore, B: Bodies> Drain<E, B> {
                 .ok_or_else(|| format!("{location} does not exist"))?,
         };
         let record = queued.into_record(body)?;
-        let started = Instant::now();
-        let put = self.store.put_if_absent(&record, budget).await;
-        metrics::record(
+        let put = metrics::timed(
             Metric::StoreLatencyMs,
-            started.elapsed().as_secs_f64() * 1000.0,
+            self.store.put_if_absent(&record, budget),
         );
-        match put {
+        match put.await {
             // The drain has nowhere else to go: the message stays in the queue.
             Ok(PutOutcome::Queued) => Err("the store queued it again".into()),
             Ok(outcome) => Ok(outcome),
