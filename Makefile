@@ -139,6 +139,7 @@ bench: tools-moto tools-cargo-lambda tools-peer
 	cd bench && cargo bench --bench verify
 	cd bench && cargo bench --bench pipeline
 	cd bench && cargo bench --bench events
+	cd bench && cargo bench --bench emf
 	$(PEER_VENV)/bin/python bench/peer/overhead.py --out bench/target/peer_overhead.json
 	packages=$$(python3 scripts/registry.py binaries | sed 's/^/-p /') && \
 	$(CARGO_LAMBDA) lambda build --compiler cargo --release --output-format zip $$packages

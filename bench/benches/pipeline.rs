@@ -48,7 +48,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::io::sink,
         EnvFilter::new("info"),
     ))?;
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
 
     // Both ways, the same events, alternating which goes first: with the metrics as the
     // functions run them (recorded, rendered as one EMF document, written to a sink), and
