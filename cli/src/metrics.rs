@@ -43,13 +43,13 @@ pub fn print(json: bool) -> Result<(), CliError> {
     output::print(&table.render())
 }
 
-/// The namespace `quarantine promote` publishes to: `--metrics-namespace`, else
-/// `METRICS_NAMESPACE`, else the stack's `MetricsNamespace` output, else the template's default
+/// The namespace `quarantine promote` publishes to: `--metrics-namespace` (`flag`), else
+/// `METRICS_NAMESPACE` (`env`), else the stack's `MetricsNamespace` output, else the template's default
 /// for the stack (`Webhooks/<stack>`), else [`metrics::DEFAULT_NAMESPACE`] (the local stack).
-pub fn namespace(flag: Option<&str>, stack: Option<&StackOutputs>) -> String {
-    let env = std::env::var(metrics::NAMESPACE_ENV).ok();
-    flag.or(env.as_deref())
-        .filter(|name| !name.trim().is_empty())
+pub fn namespace(flag: Option<&str>, env: Option<&str>, stack: Option<&StackOutputs>) -> String {
+    let given = |name: &&str| !name.trim().is_empty();
+    flag.filter(given)
+        .or(env.filter(given))
         .map(str::to_owned)
         .or_else(|| {
             stack.map(|stack| {
@@ -159,14 +159,15 @@ mod tests {
     }
 
     #[test]
-    fn the_namespace_follows_flag_then_stack_output_then_the_template_default() {
+    fn the_namespace_follows_flag_env_stack_output_then_the_template_default() {
         let stack = StackOutputs::new("prod", vec![]);
-        assert_eq!(namespace(Some("Mine"), Some(&stack)), "Mine");
-        if std::env::var_os(metrics::NAMESPACE_ENV).is_none() {
-            assert_eq!(namespace(None, Some(&stack)), "Webhooks/prod");
-            let named = StackOutputs::new("prod", vec![(NAMESPACE_OUTPUT.into(), "Ops".into())]);
-            assert_eq!(namespace(None, Some(&named)), "Ops");
-            assert_eq!(namespace(None, None), "Webhooks");
-        }
+        let named = StackOutputs::new("prod", vec![(NAMESPACE_OUTPUT.into(), "Ops".into())]);
+        assert_eq!(namespace(Some("Mine"), Some("Env"), Some(&named)), "Mine");
+        assert_eq!(namespace(None, Some("Env"), Some(&named)), "Env");
+        assert_eq!(namespace(None, Some(" "), Some(&named)), "Ops");
+        assert_eq!(namespace(Some(""), Some("Env"), None), "Env");
+        assert_eq!(namespace(None, None, Some(&named)), "Ops");
+        assert_eq!(namespace(None, None, Some(&stack)), "Webhooks/prod");
+        assert_eq!(namespace(None, None, None), "Webhooks");
     }
 }

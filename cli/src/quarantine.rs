@@ -15,7 +15,7 @@ use webhook_core::quarantine::{self, Held};
 use webhook_core::store::bodies::{DEFAULT_OFFLOAD_BYTES, s3_client};
 use webhook_core::store::schema::iso_millis;
 use webhook_core::store::{
-    BodyBucket, DynamoDbStore, EventRecord, EventStore as _, PutOutcome, StoreError,
+    BodyBucket, DynamoDbStore, EventRecord, PutOutcome, StoreError, put_counted,
 };
 
 use crate::args::{BucketArgs, PromoteArgs, QuarantineListArgs, SettingArg};
@@ -314,15 +314,15 @@ async fn store_promoted(
     record: &EventRecord,
     measured: &mut Measurements,
 ) -> Result<PutOutcome, StoreError> {
-    let (put, recorded) = Box::pin(metrics::measure(metrics::timed(
-        Metric::StoreLatencyMs,
-        store.put_if_absent(record, Budget::from_now(Duration::from_secs(30))),
+    let (put, recorded) = Box::pin(metrics::measure(put_counted(
+        store,
+        record,
+        Budget::from_now(Duration::from_secs(30)),
     )))
     .await;
     let outcome = put?;
     measured.merge(recorded);
     measured.add(Metric::Promoted, 1.0);
-    measured.add(outcome.metric(), 1.0);
     Ok(outcome)
 }
 
@@ -337,7 +337,9 @@ async fn publish_metrics(
     if measured.is_empty() {
         return;
     }
-    let namespace = crate::metrics::namespace(args.metrics_namespace.as_deref(), stack);
+    let env = std::env::var(metrics::NAMESPACE_ENV).ok();
+    let namespace =
+        crate::metrics::namespace(args.metrics_namespace.as_deref(), env.as_deref(), stack);
     match crate::metrics::publish(config, &namespace, measured).await {
         Ok(points) => output::note(
             json,

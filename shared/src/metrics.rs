@@ -147,19 +147,22 @@ impl Metric {
         Self::DrainFailed,
     ];
 
-    /// The outcomes of a receiver's request: exactly one of them counts each.
-    pub const OUTCOMES: [Self; 10] = [
-        Self::Stored,
-        Self::Duplicate,
-        Self::Conflict,
-        Self::Queued,
-        Self::Rejected,
-        Self::BadRequest,
-        Self::MethodNotAllowed,
-        Self::BodyTooLarge,
-        Self::StoreUnavailable,
-        Self::SecretsUnavailable,
-    ];
+    /// Whether it is an outcome of a receiver's request: exactly one outcome counts each.
+    pub fn is_outcome(self) -> bool {
+        matches!(
+            self,
+            Self::Stored
+                | Self::Duplicate
+                | Self::Conflict
+                | Self::Queued
+                | Self::Rejected
+                | Self::BadRequest
+                | Self::MethodNotAllowed
+                | Self::BodyTooLarge
+                | Self::StoreUnavailable
+                | Self::SecretsUnavailable
+        )
+    }
 
     /// The metric's name in CloudWatch.
     pub fn name(self) -> &'static str {

@@ -16,7 +16,7 @@ use crate::quarantine::{self, HOLD_DEADLINE, Held, Hold, NoQuarantine};
 use crate::refusal::Refusal;
 use crate::secret::VersionedSecret;
 use crate::secrets::{Refresh, SecretSource};
-use crate::store::{EventRecord, EventStore, Promotion};
+use crate::store::{self, EventRecord, EventStore, Promotion};
 use crate::verify::{Verified, VerifyError};
 
 /// Event code of an authentic body that is not the provider's model.
@@ -158,13 +158,8 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         let signature = self.provider.audit_signature(&headers);
         let record = event_record(&self.provider, body, payload, verified, signature, &arrival);
 
-        let put = metrics::timed(
-            Metric::StoreLatencyMs,
-            self.store.put_if_absent(&record, budget),
-        );
-        match put.await {
+        match store::put_counted(&self.store, &record, budget).await {
             Ok(outcome) => {
-                metrics::record(outcome.metric(), 1.0);
                 tracing::info!(
                     provider = P::NAME,
                     event_code = %record.event_code,

@@ -294,7 +294,7 @@ pub fn measured_as_answered(
     if measured.count(Metric::Requests) != 1 {
         problems.push(format!("Requests {}", measured.count(Metric::Requests)));
     }
-    for metric in Metric::OUTCOMES {
+    for metric in Metric::ALL.into_iter().filter(|metric| metric.is_outcome()) {
         let want = u64::from(metric == expected);
         if measured.count(metric) != want {
             problems.push(format!(

@@ -20,7 +20,9 @@ use webhook_core::clock::now_ms;
 use webhook_core::config::{Env, Settings};
 use webhook_core::metrics::{self, Emf, Emitter, Measurements, Metric};
 use webhook_core::store::bodies::{self, get_body};
-use webhook_core::store::{BodyLocation, EventStore, PutOutcome, QueuedBody, QueuedEvent};
+use webhook_core::store::{
+    BodyLocation, EventStore, PutOutcome, QueuedBody, QueuedEvent, put_counted,
+};
 
 /// A batch never takes longer than this (the template's timeout is 30 s; the Lambda deadline,
 /// when earlier, wins).
@@ -128,14 +130,13 @@ impl<E: EventStore, B: Bodies> Drain<E, B> {
                 .as_ref()
                 .map_or(UNKNOWN_PROVIDER, |queued| queued.provider.as_str())
                 .to_owned();
-            let (written, mut recorded) = metrics::measure(async {
+            let (written, recorded) = metrics::measure(async {
                 let written = match queued {
                     Ok(queued) => self.write(queued, budget).await,
                     Err(error) => Err(error),
                 };
-                match &written {
-                    Ok(outcome) => metrics::record(outcome.metric(), 1.0),
-                    Err(_) => metrics::record(Metric::DrainFailed, 1.0),
+                if written.is_err() {
+                    metrics::record(Metric::DrainFailed, 1.0);
                 }
                 written
             })
@@ -153,10 +154,7 @@ impl<E: EventStore, B: Bodies> Drain<E, B> {
                     });
                 }
             }
-            measured
-                .entry(provider)
-                .or_default()
-                .merge(std::mem::take(&mut recorded));
+            measured.entry(provider).or_default().merge(recorded);
         }
         let response = BatchResponse {
             batch_item_failures: failures,
@@ -174,11 +172,7 @@ impl<E: EventStore, B: Bodies> Drain<E, B> {
                 .ok_or_else(|| format!("{location} does not exist"))?,
         };
         let record = queued.into_record(body)?;
-        let put = metrics::timed(
-            Metric::StoreLatencyMs,
-            self.store.put_if_absent(&record, budget),
-        );
-        match put.await {
+        match put_counted(&self.store, &record, budget).await {
             // The drain has nowhere else to go: the message stays in the queue.
             Ok(PutOutcome::Queued) => Err("the store queued it again".into()),
             Ok(outcome) => Ok(outcome),

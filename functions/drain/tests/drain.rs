@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use drain::{Bodies, Drain, SqsEvent, SqsMessage};
 use webhook_core::budget::Budget;
+use webhook_core::metrics::Metric;
 use webhook_core::store::{
     BodyLocation, EventRecord, MemoryStore, PutOutcome, QueuedEvent, StoreError,
 };
@@ -152,4 +153,48 @@ fn the_answer_is_lambdas_partial_batch_shape() {
     )
     .unwrap();
     assert_eq!(event.records[0].message_id, "m1");
+}
+
+#[tokio::test]
+async fn each_providers_messages_are_counted_under_it_and_unreadable_ones_under_unknown() {
+    let drain = Drain::new(
+        MemoryStore::new(),
+        MapBodies::default(),
+        Duration::from_secs(2),
+    );
+    let faceio = QueuedEvent::new(&record("k1", b"{\"n\":1}"), None).to_json();
+    let amani = QueuedEvent::new(
+        &EventRecord {
+            provider: "amani".into(),
+            ..record("k2", b"{\"n\":2}")
+        },
+        None,
+    )
+    .to_json();
+    let event = SqsEvent {
+        records: vec![
+            message("m1", &faceio),
+            message("m2", &faceio),
+            message("m3", &amani),
+            message("m4", "not a queued event"),
+        ],
+    };
+    let (answer, measured) = drain.handle_measured(event, budget()).await;
+    assert_eq!(answer.batch_item_failures.len(), 1);
+
+    let faceio = &measured["faceio"];
+    assert_eq!(
+        (
+            faceio.count(Metric::Stored),
+            faceio.count(Metric::Duplicate)
+        ),
+        (1, 1)
+    );
+    assert_eq!(faceio.samples(Metric::StoreLatencyMs).len(), 2);
+    assert_eq!(faceio.count(Metric::DrainFailed), 0);
+    assert_eq!(measured["amani"].count(Metric::Stored), 1);
+    let unknown = &measured[drain::UNKNOWN_PROVIDER];
+    assert_eq!(unknown.count(Metric::DrainFailed), 1);
+    assert!(unknown.samples(Metric::StoreLatencyMs).is_empty());
+    assert_eq!(measured.len(), 3, "{measured:?}");
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::schema::{self, iso_millis};
 use crate::budget::Budget;
-use crate::metrics::Metric;
+use crate::metrics::{self, Metric};
 use crate::secret::SecretVersion;
 
 /// A verified delivery, ready to store.
@@ -146,4 +146,22 @@ pub trait EventStore: Send + Sync {
         record: &EventRecord,
         budget: Budget,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+}
+
+/// `store.put_if_absent`, counted in the invocation's metrics: how long it took
+/// (`StoreLatencyMs`) and, when the store answered, its outcome (`Stored`, `Duplicate`,
+/// `Conflict`, `Queued`). The one write the receivers, the drain and `quarantine promote` make.
+///
+/// # Errors
+/// The store's, as [`EventStore::put_if_absent`].
+pub async fn put_counted<E: EventStore>(
+    store: &E,
+    record: &EventRecord,
+    budget: Budget,
+) -> Result<PutOutcome, StoreError> {
+    let put = metrics::timed(Metric::StoreLatencyMs, store.put_if_absent(record, budget)).await;
+    if let Ok(outcome) = &put {
+        metrics::record(outcome.metric(), 1.0);
+    }
+    put
 }

@@ -13,7 +13,7 @@ pub mod stored;
 
 pub use bodies::{BodyBucket, BodyLocation};
 pub use dynamodb::DynamoDbStore;
-pub use event::{EventRecord, EventStore, Promotion, PutOutcome, StoreError};
+pub use event::{EventRecord, EventStore, Promotion, PutOutcome, StoreError, put_counted};
 pub use fallback::{Enqueue, WithFallback};
 pub use memory::{MemoryQueue, MemoryStore};
 pub use query::EventReader;
