@@ -1,7 +1,7 @@
 """Metrics, through the real runtime: each provider's function binary runs under a Lambda Runtime
 API (bench/startup/runtime_api.py) and gets a known mix of deliveries: stored, duplicates, a
 conflict, every refusal reason the provider has, a wrong method, a body over the cap, a body that
-is not base64, and an outage of the table and of Secrets Manager (the event is queued and
+is not base64, a body large enough to go to the bucket, and an outage of the table and of Secrets Manager (the event is queued and
 verified with the cached secret). Then the drain binary writes the queued events.
 
 The EMF documents are read from the processes' output (CloudWatch Logs would read the same
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conftest import (DRAIN_BINARY, MODES, Event, Function, Mode, base_env,
+from conftest import (DRAIN_BINARY, MODES, Event, Function, Mode, _amani_body, base_env,
                       conflicting_body, front_door_event, fresh_event, load_vectors, local_aws,
                       sign_headers, spawn_proxy, start_runtime_function)
 
@@ -29,6 +29,8 @@ NAMESPACE = "Webhooks/e2e-metrics"
 QUEUE = "e2e-metrics-fallback"
 TEMPLATE = "apigw_v2_proxy_request.json"
 MAX_BODY_BYTES = 4096
+# Bodies over this go to the payload bucket first (Offloaded), whatever the table then says.
+OFFLOAD_BYTES = 1024
 SECRET_TTL_S = 1
 RUNTIME_MODES = ["alocity-selfie", "alocity", "faceio", "amani-signature"]
 # EMF limits (specification, "Metric directive"): per document.
@@ -54,6 +56,7 @@ def metrics_stack(processes, aws, moto_endpoint):
             "WEBHOOK_SECRET_ID": mode.secret_id,
             "SECRET_CACHE_TTL_SECS": str(SECRET_TTL_S),
             "MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+            "PAYLOAD_OFFLOAD_BYTES": str(OFFLOAD_BYTES),
             "METRICS_NAMESPACE": NAMESPACE,
         }
         functions[name] = start_runtime_function(processes, mode, env, f"metrics-{mode.binary}")
@@ -94,6 +97,8 @@ class Sender:
             self.expected["BodyBytes"] += len(body)
         if verified:
             self.expected["StoreLatencyMs#"] += 1
+            if len(body) > OFFLOAD_BYTES:
+                self.expected["Offloaded"] += 1
         return answered
 
     def signed(self, event: Event, body: bytes | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -108,6 +113,13 @@ def deliver_the_mix(sender: Sender) -> None:
         sender.signed(event, expect=(200, "stored"), metric="Stored", verified=True)
     for _ in range(2):
         sender.signed(events[0], expect=(200, "duplicate"), metric="Duplicate", verified=True)
+    # A body too large for an item: written to the bucket first.
+    large = fresh_event(mode)
+    obj = json.loads(large.body)
+    obj["e2ePadding"] = "x" * (2 * OFFLOAD_BYTES)
+    large_body = _amani_body(mode, obj) if mode.provider == "amani" else json.dumps(obj).encode()
+    assert OFFLOAD_BYTES < len(large_body) < MAX_BODY_BYTES
+    sender.signed(large, large_body, expect=(200, "stored"), metric="Stored", verified=True)
     if mode.provider != "amani":  # Amani's key is the hash of the signed body: no conflicts
         sender.signed(events[1], conflicting_body(events[1]), expect=(200, "conflict"), metric="Conflict",
                       verified=True)
