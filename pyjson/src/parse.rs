@@ -1,6 +1,6 @@
 //! `json.loads` of a `bytes` body: text to [`Value`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::value::{PyString, Value};
 use crate::{MAX_DEPTH, PyJsonError};
@@ -140,6 +140,9 @@ impl Parser<'_> {
         self.pos += 1;
         self.skip_ws();
         let mut members = Vec::new();
+        // The keys seen so far, only where a repeated key is refused (`dumped`): a hash set, so
+        // that an object of many members costs linear time, not quadratic.
+        let mut seen: HashSet<PyString> = HashSet::new();
         if self.eat(b'}') {
             return Ok(Value::Object(members));
         }
@@ -153,7 +156,7 @@ impl Parser<'_> {
                 return Err(self.syntax());
             }
             self.skip_ws();
-            if self.dumped && members.iter().any(|(seen, _)| *seen == key) {
+            if self.dumped && !seen.insert(key.clone()) {
                 return Err(PyJsonError::RepeatedKey { offset: self.pos });
             }
             members.push((key, self.value(depth)?));
