@@ -1,6 +1,7 @@
 //! Configuration from environment variables, read once at cold start. A bad value stops the
 //! function with a message naming the variable, rather than failing requests later.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
@@ -14,7 +15,7 @@ use crate::store::bodies::DEFAULT_OFFLOAD_BYTES;
 #[error("configuration error: {name} {problem}")]
 pub struct ConfigError {
     /// The environment variable.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// What is wrong with it.
     pub problem: String,
 }
@@ -51,6 +52,18 @@ impl Env {
             .filter(|value| !value.is_empty())
     }
 
+    /// Every variable and its value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
+    /// Sets `name` to `value`.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_owned(), value.to_owned());
+    }
+
     /// The value of `name`.
     ///
     /// # Errors
@@ -59,7 +72,7 @@ impl Env {
         self.get(name)
             .map(str::to_owned)
             .ok_or_else(|| ConfigError {
-                name,
+                name: name.into(),
                 problem: "is required but not set".into(),
             })
     }
@@ -76,7 +89,7 @@ impl Env {
         match self.get(name) {
             None => Ok(default),
             Some(text) => text.parse().map_err(|error: T::Err| ConfigError {
-                name,
+                name: name.into(),
                 problem: format!("has value {text:?} which is not valid: {error}"),
             }),
         }
@@ -90,7 +103,7 @@ impl Env {
         let value = self.parse_or(name, default)?;
         if value == 0 {
             return Err(ConfigError {
-                name,
+                name: name.into(),
                 problem: "must be greater than zero".into(),
             });
         }
@@ -109,7 +122,7 @@ impl Env {
             Some("on" | "true" | "1") => Ok(true),
             Some("off" | "false" | "0") => Ok(false),
             Some(other) => Err(ConfigError {
-                name,
+                name: name.into(),
                 problem: format!("has value {other:?}; expected \"on\" or \"off\""),
             }),
         }
@@ -181,7 +194,7 @@ impl Settings {
             ),
             retention_days: (retention > 0).then_some(retention),
             max_body_bytes: usize::try_from(max_body).map_err(|_| ConfigError {
-                name: "MAX_BODY_BYTES",
+                name: "MAX_BODY_BYTES".into(),
                 problem: "is too large for this platform".into(),
             })?,
             payload_bucket: env
@@ -189,7 +202,7 @@ impl Settings {
                 .filter(|bucket| !bucket.is_empty())
                 .map(str::to_owned),
             payload_offload_bytes: usize::try_from(offload).map_err(|_| ConfigError {
-                name: "PAYLOAD_OFFLOAD_BYTES",
+                name: "PAYLOAD_OFFLOAD_BYTES".into(),
                 problem: "is too large for this platform".into(),
             })?,
             fallback_queue_url: env.get("FALLBACK_QUEUE_URL").map(str::to_owned),

@@ -36,6 +36,12 @@ pub struct HttpRequest {
     /// Whether `body` is base64.
     #[serde(default, deserialize_with = "nullable")]
     pub is_base64_encoded: bool,
+    /// The path of a payload 2.0 event (an HTTP API or Function URL), as sent.
+    #[serde(default)]
+    pub raw_path: Option<String>,
+    /// The path of a REST API or ALB event.
+    #[serde(default)]
+    pub path: Option<String>,
     /// The method of a REST API or ALB event (absent in payload 2.0).
     #[serde(default)]
     pub http_method: Option<String>,
@@ -137,6 +143,14 @@ impl HttpRequest {
             }
         };
         Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET)
+    }
+
+    /// The request's path (`/webhooks/faceio/staging`): `rawPath`, else `path`, else `/`.
+    pub fn path(&self) -> &str {
+        self.raw_path
+            .as_deref()
+            .or(self.path.as_deref())
+            .unwrap_or("/")
     }
 
     /// The caller's IP: API Gateway's view of it; behind an ALB, the address the load balancer

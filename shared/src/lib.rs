@@ -9,6 +9,7 @@ pub mod budget;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod metrics;

@@ -29,6 +29,9 @@ pub const PROVIDER: &str = "provider";
 pub const REASON: &str = "reason";
 /// The dimension of what the drain and the CLI record: `drain` or `promote`.
 pub const SOURCE: &str = "source";
+/// The dimension a receiver's metrics also have when its function serves endpoints besides
+/// `default`: the endpoint's name (never a name that is not configured).
+pub const ENDPOINT: &str = "endpoint";
 
 /// EMF's limit of values for one metric in one document.
 pub const MAX_VALUES: usize = 100;
@@ -96,6 +99,8 @@ pub enum Metric {
     BadRequest,
     /// A method other than POST (`405`).
     MethodNotAllowed,
+    /// A path naming no configured endpoint (`404`).
+    UnknownEndpoint,
     /// A body over the function's cap (`413`).
     BodyTooLarge,
     /// Neither the table nor the fallback queue took a verified event (`503`).
@@ -124,7 +129,7 @@ pub enum Metric {
 
 impl Metric {
     /// The catalogue, in the order documents list them.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::Requests,
         Self::Stored,
         Self::Duplicate,
@@ -133,6 +138,7 @@ impl Metric {
         Self::Rejected,
         Self::BadRequest,
         Self::MethodNotAllowed,
+        Self::UnknownEndpoint,
         Self::BodyTooLarge,
         Self::StoreUnavailable,
         Self::SecretsUnavailable,
@@ -158,6 +164,7 @@ impl Metric {
                 | Self::Rejected
                 | Self::BadRequest
                 | Self::MethodNotAllowed
+                | Self::UnknownEndpoint
                 | Self::BodyTooLarge
                 | Self::StoreUnavailable
                 | Self::SecretsUnavailable
@@ -175,6 +182,7 @@ impl Metric {
             Self::Rejected => "Rejected",
             Self::BadRequest => "BadRequest",
             Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::UnknownEndpoint => "UnknownEndpoint",
             Self::BodyTooLarge => "BodyTooLarge",
             Self::StoreUnavailable => "StoreUnavailable",
             Self::SecretsUnavailable => "SecretsUnavailable",
@@ -218,9 +226,13 @@ impl Metric {
         }
     }
 
-    /// The dimension sets it is published under.
+    /// The dimension sets it is published under (`provider`+`endpoint` only by a function that
+    /// serves endpoints besides `default`, and not for a request to an unknown one).
     pub fn dimension_sets(self) -> Vec<Vec<&'static str>> {
         let mut sets = vec![vec![PROVIDER]];
+        if self.emitters().contains(&Emitter::Receiver) && self != Self::UnknownEndpoint {
+            sets.push(vec![PROVIDER, ENDPOINT]);
+        }
         if self == Self::Rejected {
             sets.push(vec![PROVIDER, REASON]);
         }
@@ -247,6 +259,7 @@ impl Metric {
             Self::Rejected => "authentication failed (401), by reason",
             Self::BadRequest => "a body marked base64 that is not (400)",
             Self::MethodNotAllowed => "a method other than POST (405)",
+            Self::UnknownEndpoint => "a path naming no configured endpoint (404)",
             Self::BodyTooLarge => "a body over the function's cap (413)",
             Self::StoreUnavailable => {
                 "neither the table nor the fallback queue took a verified event (503)"
@@ -277,6 +290,7 @@ impl Metric {
 pub struct Measurements {
     values: BTreeMap<Metric, Vec<f64>>,
     reason: Option<&'static str>,
+    endpoint: Option<String>,
 }
 
 impl Measurements {
@@ -295,6 +309,16 @@ impl Measurements {
         self.reason = Some(reason);
     }
 
+    /// Dimensions everything recorded by `endpoint` too.
+    pub fn set_endpoint(&mut self, endpoint: &str) {
+        self.endpoint = Some(endpoint.to_owned());
+    }
+
+    /// The endpoint dimension, when one was set.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
     /// Everything `other` recorded, added to this.
     pub fn merge(&mut self, other: Self) {
         for (metric, values) in other.values {
@@ -303,6 +327,7 @@ impl Measurements {
             }
         }
         self.reason = self.reason.or(other.reason);
+        self.endpoint = self.endpoint.take().or(other.endpoint);
     }
 
     /// The total of a count (or the sum of the samples).
@@ -344,6 +369,11 @@ pub fn record(metric: Metric, value: f64) {
 /// Records a rejection for `reason` in the invocation being measured.
 pub fn record_rejection(reason: &'static str) {
     let _ = CURRENT.try_with(|current| current.borrow_mut().reject(reason));
+}
+
+/// Dimensions what the invocation being measured records by `endpoint` too.
+pub fn record_endpoint(endpoint: &str) {
+    let _ = CURRENT.try_with(|current| current.borrow_mut().set_endpoint(endpoint));
 }
 
 /// Runs `work`, recording how long it took as a sample of `metric` (milliseconds).
@@ -450,6 +480,9 @@ impl Emf {
         if self.emitter != Emitter::Receiver {
             dimensions.push(json!([PROVIDER, SOURCE]));
             root.insert(SOURCE.to_owned(), json!(self.emitter.name()));
+        } else if let Some(endpoint) = &measured.endpoint {
+            dimensions.push(json!([PROVIDER, ENDPOINT]));
+            root.insert(ENDPOINT.to_owned(), json!(endpoint));
         }
         let definitions = |metrics: &mut dyn Iterator<Item = &Metric>| -> Vec<Value> {
             metrics
@@ -641,7 +674,7 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(
             rejected["dimensions"],
-            json!([["provider"], ["provider", "reason"]])
+            json!([["provider"], ["provider", "endpoint"], ["provider", "reason"]])
         );
         let stored = metrics
             .iter()
@@ -650,7 +683,29 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(
             stored["dimensions"],
-            json!([["provider"], ["provider", "source"]])
+            json!([["provider"], ["provider", "endpoint"], ["provider", "source"]])
         );
+    }
+
+    #[test]
+    fn an_endpoint_is_a_dimension_of_a_receiver_s_document_only_when_set() {
+        let mut measured = Measurements::default();
+        measured.add(Metric::Stored, 1.0);
+        let receiver = Emf::new("Test", Emitter::Receiver);
+        let plain = parsed(&receiver.documents("faceio", &measured, 1, &[]));
+        assert_eq!(
+            plain[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["provider"]])
+        );
+        assert!(plain[0].get("endpoint").is_none());
+
+        measured.set_endpoint("staging");
+        let with = parsed(&receiver.documents("faceio", &measured, 1, &[]));
+        assert_eq!(
+            with[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["provider"], ["provider", "endpoint"]])
+        );
+        assert_eq!(with[0]["endpoint"], "staging");
+        assert_eq!(with[0]["provider"], "faceio");
     }
 }

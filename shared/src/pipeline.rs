@@ -8,6 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::budget::{Budget, MAX_REQUEST_TIME};
 pub use crate::clock::Clock;
+use crate::endpoint;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::metrics::{self, Metric};
 use crate::payload;
@@ -22,23 +23,36 @@ use crate::verify::{Verified, VerifyError};
 /// Event code of an authentic body that is not the provider's model.
 pub const UNPARSED: &str = "unparsed";
 
-/// A provider wired to its secrets, its store and its quarantine.
+/// A provider's endpoints, each with its secrets, wired to the store and the quarantine.
 #[derive(Debug)]
 pub struct Pipeline<P, S, E, H = NoQuarantine> {
-    provider: P,
-    secrets: S,
+    /// [`endpoint::DEFAULT`] first.
+    endpoints: Vec<Endpoint<P, S>>,
     store: E,
     quarantine: H,
     max_body_bytes: usize,
     clock: Clock,
 }
 
+/// One endpoint of a provider: its name, the provider with this endpoint's settings, and the
+/// endpoint's own secrets.
+#[derive(Debug)]
+struct Endpoint<P, S> {
+    name: String,
+    provider: P,
+    secrets: S,
+}
+
 impl<P: Provider, S: SecretSource, E: EventStore> Pipeline<P, S, E> {
-    /// A pipeline with the system clock and no quarantine.
+    /// A pipeline of the endpoint [`endpoint::DEFAULT`] (`provider` with `secrets`), with the
+    /// system clock and no quarantine.
     pub fn new(provider: P, secrets: S, store: E, max_body_bytes: usize) -> Self {
         Self {
-            provider,
-            secrets,
+            endpoints: vec![Endpoint {
+                name: endpoint::DEFAULT.to_owned(),
+                provider,
+                secrets,
+            }],
             store,
             quarantine: NoQuarantine,
             max_body_bytes,
@@ -51,13 +65,24 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
     /// The same pipeline keeping refused deliveries in `quarantine`.
     pub fn with_quarantine<Q: Hold>(self, quarantine: Q) -> Pipeline<P, S, E, Q> {
         Pipeline {
-            provider: self.provider,
-            secrets: self.secrets,
+            endpoints: self.endpoints,
             store: self.store,
             quarantine,
             max_body_bytes: self.max_body_bytes,
             clock: self.clock,
         }
+    }
+
+    /// The same pipeline with one more endpoint, `name` (checked by
+    /// [`crate::endpoint::Endpoints::from_env`]), verified by `provider` against `secrets`.
+    #[must_use]
+    pub fn with_endpoint(mut self, name: &str, provider: P, secrets: S) -> Self {
+        self.endpoints.push(Endpoint {
+            name: name.to_owned(),
+            provider,
+            secrets,
+        });
+        self
     }
 
     /// The same pipeline reading time from `clock`.
@@ -95,9 +120,20 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
             .unwrap_or_default();
         let shape = request.shape();
         metrics::record(Metric::Requests, 1.0);
-        let response = self
-            .store_event(request, &request_id, budget)
-            .await
+        // Before anything else, and with no AWS call: a made-up name costs nothing.
+        let name = endpoint::in_path(request.path(), P::NAME);
+        let endpoint = self.endpoints.iter().find(|known| known.name == name);
+        if let Some(endpoint) = endpoint
+            && self.endpoints.len() > 1
+        {
+            metrics::record_endpoint(&endpoint.name);
+        }
+        let endpoint_name = endpoint.map_or("", |endpoint| endpoint.name.as_str());
+        let stored = match endpoint {
+            Some(endpoint) => self.store_event(endpoint, request, &request_id, budget).await,
+            None => Err(Refusal::UnknownEndpoint),
+        };
+        let response = stored
             .unwrap_or_else(|refusal| {
                 refusal.record();
                 refusal.response()
@@ -106,6 +142,7 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         if response.status_code >= 400 {
             tracing::warn!(
                 provider,
+                endpoint = endpoint_name,
                 request_id,
                 status = response.status_code,
                 outcome = %response.body,
@@ -117,6 +154,7 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
 
     async fn store_event(
         &self,
+        endpoint: &Endpoint<P, S>,
         mut request: HttpRequest,
         request_id: &str,
         budget: Budget,
@@ -131,37 +169,45 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         let received_at_ms = self.clock.now_ms();
         let source_ip = request.source_ip();
         let arrival = Arrival {
+            endpoint: &endpoint.name,
             received_at_ms,
             request_id,
             source_ip: source_ip.as_deref(),
         };
 
         let now = received_at_ms.div_euclid(1000);
-        let verified = match self.authenticate(&body, &headers, now, budget).await {
+        let verified = match self
+            .authenticate(endpoint, &body, &headers, now, budget)
+            .await
+        {
             Ok(verified) => verified,
             Err(Unverified {
                 refusal,
                 miss: Some(miss),
             }) if quarantine::holds(miss) => {
-                self.hold(miss, &body, &headers, &arrival, budget).await;
+                self.hold(&endpoint.provider, miss, &body, &headers, &arrival, budget)
+                    .await;
                 return Err(refusal);
             }
             Err(Unverified { refusal, .. }) => return Err(refusal),
         };
         let payload = payload::parse(&body);
-        if let Err(error) = self.provider.accept(payload.as_ref()) {
+        let provider = &endpoint.provider;
+        if let Err(error) = provider.accept(payload.as_ref()) {
             if quarantine::holds(error) {
-                self.hold(error, &body, &headers, &arrival, budget).await;
+                self.hold(provider, error, &body, &headers, &arrival, budget)
+                    .await;
             }
             return Err(error.into());
         }
-        let signature = self.provider.audit_signature(&headers);
-        let record = event_record(&self.provider, body, payload, verified, signature, &arrival);
+        let signature = provider.audit_signature(&headers);
+        let record = event_record(provider, body, payload, verified, signature, &arrival);
 
         match store::put_counted(&self.store, &record, budget).await {
             Ok(outcome) => {
                 tracing::info!(
                     provider = P::NAME,
+                    endpoint = %record.endpoint,
                     event_code = %record.event_code,
                     key = %record.idempotency_key,
                     request_id,
@@ -178,6 +224,7 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
             Err(error) => {
                 tracing::error!(
                     provider = P::NAME,
+                    endpoint = %record.endpoint,
                     event_code = %record.event_code,
                     key = %record.idempotency_key,
                     request_id,
@@ -193,18 +240,20 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
     /// answer is `401` whatever happens here.
     async fn hold(
         &self,
+        provider: &P,
         error: VerifyError,
         body: &[u8],
         headers: &http::HeaderMap,
         arrival: &Arrival<'_>,
         budget: Budget,
     ) {
-        let credentials = self.provider.held_credentials(headers);
+        let credentials = provider.held_credentials(headers);
         if credentials.is_empty() {
             return;
         }
         let held = Held::new(
             P::NAME,
+            arrival.endpoint,
             error,
             arrival.received_at_ms,
             arrival.request_id,
@@ -264,31 +313,32 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
     /// secrets (a rotation made minutes ago) before refusing.
     async fn authenticate(
         &self,
+        endpoint: &Endpoint<P, S>,
         body: &[u8],
         headers: &http::HeaderMap,
         now: i64,
         budget: Budget,
     ) -> Result<Verified, Unverified> {
-        let secrets = match budget.run(self.secrets.secrets()).await {
+        let provider = &endpoint.provider;
+        let secrets = match budget.run(endpoint.secrets.secrets()).await {
             Some(Ok(secrets)) => secrets,
             Some(Err(error)) => {
-                tracing::error!(provider = P::NAME, error = %error, "no secret to verify with");
+                tracing::error!(provider = P::NAME, endpoint = %endpoint.name, error = %error, "no secret to verify with");
                 return Err(Refusal::SecretsUnavailable.into());
             }
             None => {
-                tracing::error!(provider = P::NAME, "no secret within the request's time");
+                tracing::error!(provider = P::NAME, endpoint = %endpoint.name, "no secret within the request's time");
                 return Err(Refusal::SecretsUnavailable.into());
             }
         };
-        match self.provider.authenticate(&secrets, body, headers, now) {
+        match provider.authenticate(&secrets, body, headers, now) {
             Ok(verified) => Ok(verified),
             Err(error) if error.is_secret_miss() => match budget
-                .run(self.secrets.refresh_after_miss())
+                .run(endpoint.secrets.refresh_after_miss())
                 .await
                 .unwrap_or(Refresh::Unavailable)
             {
-                Refresh::Changed(fresh) => self
-                    .provider
+                Refresh::Changed(fresh) => provider
                     .authenticate(&fresh, body, headers, now)
                     .map_err(Unverified::from),
                 Refresh::Unchanged => Err(error.into()),
@@ -298,6 +348,7 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
                 Refresh::Unavailable => {
                     tracing::error!(
                         provider = P::NAME,
+                        endpoint = %endpoint.name,
                         "secret store unreachable after a verification miss"
                     );
                     Err(Unverified {
@@ -336,9 +387,11 @@ impl From<VerifyError> for Unverified {
     }
 }
 
-/// When and from where a delivery arrived.
+/// Where, when and from where a delivery arrived.
 #[derive(Debug, Clone, Copy)]
 pub struct Arrival<'a> {
+    /// The endpoint it came to.
+    pub endpoint: &'a str,
     /// Receive time, unix milliseconds.
     pub received_at_ms: i64,
     /// API Gateway's request id.
@@ -382,6 +435,7 @@ pub fn event_record<P: Provider>(
     };
     EventRecord {
         provider: P::NAME.to_owned(),
+        endpoint: arrival.endpoint.to_owned(),
         idempotency_key,
         event_code,
         subject,
@@ -454,6 +508,7 @@ impl<P: Provider> Promote for P {
             .map_err(PromoteError::NotAuthentic)?;
         let signature = self.audit_signature(&held.credentials.header_map());
         let arrival = Arrival {
+            endpoint: &held.endpoint,
             received_at_ms: held.received_at_ms,
             request_id: &held.request_id,
             source_ip: held.source_ip.as_deref(),

@@ -106,6 +106,9 @@ pub struct Held {
     pub v: u32,
     /// Provider short name.
     pub provider: String,
+    /// The endpoint it came to (an object held before endpoints existed has none: `default`).
+    #[serde(default = "default_endpoint")]
+    pub endpoint: String,
     /// Why it was refused (`signature_mismatch`, `token_mismatch`, `wrong_app`).
     pub reason: String,
     /// When it arrived, unix milliseconds: Alocity's signed timestamp is checked against it.
@@ -122,10 +125,16 @@ pub struct Held {
     pub credentials: Credentials,
 }
 
+fn default_endpoint() -> String {
+    crate::endpoint::DEFAULT.to_owned()
+}
+
 impl Held {
-    /// A held delivery of `body`, refused for `reason`.
+    /// A held delivery of `body` to `provider`'s `endpoint`, refused for `reason`.
+    #[allow(clippy::too_many_arguments)] // one per field of what is kept
     pub fn new(
         provider: &str,
+        endpoint: &str,
         reason: VerifyError,
         received_at_ms: i64,
         request_id: &str,
@@ -136,6 +145,7 @@ impl Held {
         Self {
             v: FORMAT,
             provider: provider.to_owned(),
+            endpoint: endpoint.to_owned(),
             reason: reason.reason().to_owned(),
             received_at_ms,
             request_id: request_id.to_owned(),
@@ -401,6 +411,7 @@ mod tests {
             .push(Credentials::token_hash("tok"));
         Held::new(
             "alocity",
+            "site-2",
             VerifyError::SignatureMismatch,
             1_764_000_000_123,
             "req-1",
@@ -415,6 +426,12 @@ mod tests {
         let original = held(b"{\"Id\":\"e-1\"}");
         let back = Held::from_json(&original.to_json()).unwrap();
         assert_eq!(back, original);
+        assert_eq!(back.endpoint, "site-2");
+        let mut before_endpoints: serde_json::Value =
+            serde_json::from_slice(&original.to_json()).unwrap();
+        before_endpoints.as_object_mut().unwrap().remove("endpoint");
+        let old = Held::from_json(before_endpoints.to_string().as_bytes()).unwrap();
+        assert_eq!(old.endpoint, crate::endpoint::DEFAULT);
         assert_eq!(back.body().unwrap(), b"{\"Id\":\"e-1\"}");
         assert!(
             back.key()

@@ -9,6 +9,8 @@ use crate::verify::VerifyError;
 pub enum Refusal {
     /// Anything but `POST`: `405`.
     MethodNotAllowed,
+    /// A path naming no configured endpoint: `404`.
+    UnknownEndpoint,
     /// A body over the configured cap: `413`.
     BodyTooLarge,
     /// An `isBase64Encoded` body that is not base64: `400`.
@@ -26,6 +28,7 @@ impl Refusal {
     pub fn status(self) -> u16 {
         match self {
             Self::MethodNotAllowed => 405,
+            Self::UnknownEndpoint => 404,
             Self::BodyTooLarge => 413,
             Self::InvalidBodyEncoding => 400,
             Self::NotAuthentic(_) => 401,
@@ -37,6 +40,7 @@ impl Refusal {
     pub fn reason(self) -> &'static str {
         match self {
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::UnknownEndpoint => "unknown_endpoint",
             Self::BodyTooLarge => "body_too_large",
             Self::InvalidBodyEncoding => "invalid_body_encoding",
             Self::NotAuthentic(error) => error.reason(),
@@ -51,6 +55,7 @@ impl Refusal {
         match self {
             Self::NotAuthentic(error) => metrics::record_rejection(error.reason()),
             Self::MethodNotAllowed => metrics::record(Metric::MethodNotAllowed, 1.0),
+            Self::UnknownEndpoint => metrics::record(Metric::UnknownEndpoint, 1.0),
             Self::BodyTooLarge => metrics::record(Metric::BodyTooLarge, 1.0),
             Self::InvalidBodyEncoding => metrics::record(Metric::BadRequest, 1.0),
             Self::SecretsUnavailable => metrics::record(Metric::SecretsUnavailable, 1.0),
@@ -78,6 +83,7 @@ mod tests {
     fn each_refusal_has_its_status_and_reason() {
         for (refusal, status, reason) in [
             (Refusal::MethodNotAllowed, 405, "method_not_allowed"),
+            (Refusal::UnknownEndpoint, 404, "unknown_endpoint"),
             (Refusal::BodyTooLarge, 413, "body_too_large"),
             (Refusal::InvalidBodyEncoding, 400, "invalid_body_encoding"),
             (VerifyError::WrongApp.into(), 401, "wrong_app"),

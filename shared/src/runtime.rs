@@ -12,6 +12,7 @@ use lambda_runtime::{Context, Error, LambdaEvent, service_fn};
 use crate::budget::Budget;
 use crate::clock::now_ms;
 use crate::config::{ConfigError, Env, Settings};
+use crate::endpoint::Endpoints;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::metrics::{self, Emf, Emitter, Measurements, Metric};
 use crate::pipeline::Pipeline;
@@ -26,7 +27,9 @@ use crate::telemetry;
 /// count from its request, cold start included.
 pub const WARM_UP: Duration = Duration::from_millis(300);
 
-/// Runs the function for the provider that `build` configures from the environment.
+/// Runs the function for the provider that `build` configures from the environment: once for
+/// the endpoint `default`, and once for each other endpoint with that endpoint's settings
+/// ([`Env::for_endpoint`]).
 ///
 /// # Errors
 /// A configuration error (the function stops at cold start with the message), or the Lambda
@@ -34,38 +37,64 @@ pub const WARM_UP: Duration = Duration::from_millis(300);
 pub async fn run<P, B>(build: B) -> Result<(), Error>
 where
     P: Provider,
-    B: FnOnce(&Env) -> Result<P, ConfigError>,
+    B: Fn(&Env) -> Result<P, ConfigError>,
 {
     // The function's whole state (clients, caches, the pipeline) lives in this future: on the
     // heap, not the stack.
     Box::pin(serve(build)).await
 }
 
+/// The endpoint `default`'s provider, then each other endpoint's name and provider.
+type Configured<P> = (Settings, P, Vec<(String, P, String)>);
+
+fn configure<P, B>(env: &Env, build: &B) -> Result<Configured<P>, ConfigError>
+where
+    P: Provider,
+    B: Fn(&Env) -> Result<P, ConfigError>,
+{
+    let settings = Settings::from_env(env, P::NAME)?;
+    let endpoints = Endpoints::from_env(env, P::NAME)?;
+    let default = build(env)?;
+    let mut others = Vec::with_capacity(endpoints.names.len());
+    for name in &endpoints.names {
+        let provider = build(&env.for_endpoint(name)?).map_err(|error| ConfigError {
+            problem: format!("{} (for endpoint {name:?})", error.problem),
+            ..error
+        })?;
+        others.push((name.clone(), provider, endpoints.secret_id(name)));
+    }
+    Ok((settings, default, others))
+}
+
 async fn serve<P, B>(build: B) -> Result<(), Error>
 where
     P: Provider,
-    B: FnOnce(&Env) -> Result<P, ConfigError>,
+    B: Fn(&Env) -> Result<P, ConfigError>,
 {
     telemetry::init();
     let env = Env::from_process();
-    let (settings, provider) =
-        match Settings::from_env(&env, P::NAME).and_then(|settings| Ok((settings, build(&env)?))) {
-            Ok(configured) => configured,
-            Err(error) => {
-                tracing::error!(provider = P::NAME, error = %error, "invalid configuration");
-                return Err(error.into());
-            }
-        };
+    let (settings, provider, others) = match configure(&env, &build) {
+        Ok(configured) => configured,
+        Err(error) => {
+            tracing::error!(provider = P::NAME, error = %error, "invalid configuration");
+            return Err(error.into());
+        }
+    };
 
     let aws = Box::pin(aws_config()).await;
-    let secrets = CachedSecrets::new(
-        SecretsManagerFetcher::new(
-            aws_sdk_secretsmanager::Client::new(&aws),
-            &settings.secret_id,
-        ),
-        settings.secret_cache_ttl,
-        CachedSecrets::<SecretsManagerFetcher>::DEFAULT_MISS_INTERVAL,
-    );
+    let secrets_client = aws_sdk_secretsmanager::Client::new(&aws);
+    let cached = |secret_id: &str| {
+        CachedSecrets::new(
+            SecretsManagerFetcher::new(secrets_client.clone(), secret_id),
+            settings.secret_cache_ttl,
+            CachedSecrets::<SecretsManagerFetcher>::DEFAULT_MISS_INTERVAL,
+        )
+    };
+    let secrets = cached(&settings.secret_id);
+    let others: Vec<_> = others
+        .into_iter()
+        .map(|(name, provider, secret_id)| (name, provider, cached(&secret_id)))
+        .collect();
     let (table, bucket) = event_store(&aws, &settings);
     let queue = settings
         .fallback_queue_url
@@ -83,15 +112,23 @@ where
         _ => None,
     };
 
-    // Cold start: load the secret and open both connections in parallel, for a short while.
+    // Cold start: load the secrets and open both connections in parallel, for a short while.
+    let all_secrets = std::iter::once(("default", &secrets))
+        .chain(others.iter().map(|(name, _, cached)| (name.as_str(), cached)));
+    let warm_secrets = futures_util::future::join_all(
+        all_secrets.map(|(name, cached)| async move { (name, cached.warm().await) }),
+    );
     match Budget::from_now(WARM_UP)
-        .run(async { tokio::join!(secrets.warm(), table.warm()) })
+        .run(async { tokio::join!(warm_secrets, table.warm()) })
         .await
     {
-        Some((Err(error), ())) => {
-            tracing::warn!(provider = P::NAME, error = %error, "secret not loaded at start-up; will retry per request");
+        Some((loaded, ())) => {
+            for (endpoint, result) in loaded {
+                if let Err(error) = result {
+                    tracing::warn!(provider = P::NAME, endpoint, error = %error, "secret not loaded at start-up; will retry per request");
+                }
+            }
         }
-        Some((Ok(()), ())) => {}
         None => tracing::warn!(
             provider = P::NAME,
             "warm-up not done within {} ms; carrying on",
@@ -100,8 +137,11 @@ where
     }
 
     let store = WithFallback::new(table, queue);
-    let pipeline = Pipeline::new(provider, secrets, store, settings.max_body_bytes)
-        .with_quarantine(quarantine);
+    let mut pipeline = Pipeline::new(provider, secrets, store, settings.max_body_bytes);
+    for (name, provider, secrets) in others {
+        pipeline = pipeline.with_endpoint(&name, provider, secrets);
+    }
+    let pipeline = pipeline.with_quarantine(quarantine);
     let pipeline = &pipeline;
     let emf = &Emf::from_env(Emitter::Receiver);
     let cold = &AtomicBool::new(true);

@@ -22,6 +22,7 @@ use crate::secret::VersionedSecret;
 pub fn record(body: &[u8]) -> crate::store::EventRecord {
     crate::store::EventRecord {
         provider: "faceio".into(),
+        endpoint: crate::endpoint::DEFAULT.into(),
         idempotency_key: "app/ENROLL/f1".into(),
         event_code: "ENROLL".into(),
         subject: Some("f1".into()),
@@ -284,6 +285,7 @@ pub fn measured_as_answered(
         (202, "queued") => Metric::Queued,
         (401, _) => Metric::Rejected,
         (400, _) => Metric::BadRequest,
+        (404, "unknown_endpoint") => Metric::UnknownEndpoint,
         (405, _) => Metric::MethodNotAllowed,
         (413, _) => Metric::BodyTooLarge,
         (503, "storage_unavailable") => Metric::StoreUnavailable,

@@ -61,7 +61,7 @@ impl Amani {
                     .to_ascii_lowercase();
                 if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                     return Err(ConfigError {
-                        name: TOKEN_HEADER_VAR,
+                        name: TOKEN_HEADER_VAR.into(),
                         problem: format!("has value {name:?} which is not an HTTP header name"),
                     });
                 }
@@ -72,7 +72,7 @@ impl Amani {
             }
             other => {
                 return Err(ConfigError {
-                    name: AUTH_MODE_VAR,
+                    name: AUTH_MODE_VAR.into(),
                     problem: format!("has value {other:?}; expected \"signature\" or \"token\""),
                 });
             }
@@ -349,14 +349,14 @@ impl Catalog for AmaniCatalog {
     fn signer(&self, env: &Env, secret: Secret) -> Result<Box<dyn Signer>, ConfigError> {
         match Amani::from_env(env)?.auth {
             AmaniAuth::Signature if env.get(TOKEN_HEADER_VAR).is_some() => Err(ConfigError {
-                name: TOKEN_HEADER_VAR,
+                name: TOKEN_HEADER_VAR.into(),
                 problem: format!("applies only when {AUTH_MODE_VAR} is token"),
             }),
             AmaniAuth::Signature => Ok(Box::new(SignatureSigner(secret))),
             AmaniAuth::Token { header } => Ok(Box::new(TokenSigner {
                 secret,
                 header: HeaderName::from_bytes(header.as_bytes()).map_err(|_| ConfigError {
-                    name: TOKEN_HEADER_VAR,
+                    name: TOKEN_HEADER_VAR.into(),
                     problem: format!("has value {header:?} which is not an HTTP header name"),
                 })?,
             })),

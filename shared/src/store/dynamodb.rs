@@ -210,12 +210,13 @@ pub fn to_item(
     };
     put(attr::PK, AttributeValue::S(pk));
     put(attr::PROVIDER, s(&record.provider));
+    put(attr::ENDPOINT, s(&record.endpoint));
     put(attr::IDEMPOTENCY_KEY, s(&record.idempotency_key));
     put(attr::EVENT_CODE, s(&record.event_code));
     put(
         attr::PROVIDER_DAY,
         AttributeValue::S(schema::provider_day(
-            &record.provider,
+            &record.scope(),
             &schema::utc_day(record.received_at_ms),
         )),
     );
@@ -223,7 +224,7 @@ pub fn to_item(
         put(attr::SUBJECT, s(subject));
         put(
             attr::PROVIDER_SUBJECT,
-            AttributeValue::S(schema::provider_subject(&record.provider, subject)),
+            AttributeValue::S(schema::provider_subject(&record.scope(), subject)),
         );
     }
     if let Some(time) = &record.provider_time {

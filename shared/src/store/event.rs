@@ -14,7 +14,9 @@ use crate::secret::SecretVersion;
 pub struct EventRecord {
     /// Provider short name.
     pub provider: String,
-    /// The deduplication key within the provider.
+    /// The endpoint it came to ([`crate::endpoint::DEFAULT`] for `/webhooks/<provider>`).
+    pub endpoint: String,
+    /// The deduplication key within the provider's endpoint.
     pub idempotency_key: String,
     /// Event code, or `unparsed`.
     pub event_code: String,
@@ -55,9 +57,15 @@ pub struct Promotion {
 }
 
 impl EventRecord {
-    /// The table key: `<provider>#<idempotency key>` ([`schema::event_pk`]).
+    /// What its keys and index partitions begin with ([`schema::scope`]): the provider, or
+    /// `<provider>/<endpoint>`.
+    pub fn scope(&self) -> std::borrow::Cow<'_, str> {
+        schema::scope(&self.provider, &self.endpoint)
+    }
+
+    /// The table key: `<scope>#<idempotency key>` ([`schema::event_pk`]).
     pub fn pk(&self) -> String {
-        schema::event_pk(&self.provider, &self.idempotency_key)
+        schema::event_pk(&self.scope(), &self.idempotency_key)
     }
 
     /// What tells a duplicate from a conflict: the hash of the signed message. Two spellings of

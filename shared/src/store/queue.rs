@@ -30,6 +30,9 @@ pub struct QueuedEvent {
     pub v: u32,
     /// [`EventRecord::provider`].
     pub provider: String,
+    /// [`EventRecord::endpoint`] (a message queued before endpoints existed has none: `default`).
+    #[serde(default = "default_endpoint")]
+    pub endpoint: String,
     /// [`EventRecord::idempotency_key`].
     pub idempotency_key: String,
     /// [`EventRecord::event_code`].
@@ -68,6 +71,10 @@ pub struct QueuedEvent {
     pub body_s3: Option<BodyLocation>,
 }
 
+fn default_endpoint() -> String {
+    crate::endpoint::DEFAULT.to_owned()
+}
+
 /// Where a queued event's body is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueuedBody {
@@ -84,6 +91,7 @@ impl QueuedEvent {
         Self {
             v: FORMAT,
             provider: record.provider.clone(),
+            endpoint: record.endpoint.clone(),
             idempotency_key: record.idempotency_key.clone(),
             event_code: record.event_code.clone(),
             subject: record.subject.clone(),
@@ -157,6 +165,7 @@ impl QueuedEvent {
         };
         Ok(EventRecord {
             provider: self.provider,
+            endpoint: self.endpoint,
             idempotency_key: self.idempotency_key,
             event_code: self.event_code,
             subject: self.subject,
@@ -246,6 +255,7 @@ mod tests {
     #[test]
     fn a_record_comes_back_from_its_message_as_it_went_in() {
         let mut original = hashed(br#"{"facialId":"f1","n":1e-400}"#);
+        original.endpoint = "staging".into();
         original.message_sha256 = Some("cd".into());
         original.signature = Some("t=1,v1=x".into());
         original.promoted = Some(Promotion {
@@ -273,6 +283,16 @@ mod tests {
         assert_eq!(message.body_size, 8);
         assert!(message.clone().into_record(b"other".to_vec()).is_err());
         assert_eq!(message.into_record(b"not json".to_vec()).unwrap(), original);
+    }
+
+    #[test]
+    fn a_message_queued_before_endpoints_existed_is_the_default_endpoint_s() {
+        let original = hashed(b"x");
+        let mut message: serde_json::Value =
+            serde_json::from_str(&QueuedEvent::new(&original, None).to_json()).unwrap();
+        message.as_object_mut().unwrap().remove("endpoint").unwrap();
+        let message = QueuedEvent::from_json(&message.to_string()).unwrap();
+        assert_eq!(message.endpoint, crate::endpoint::DEFAULT);
     }
 
     #[test]

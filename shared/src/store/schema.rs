@@ -11,6 +11,9 @@ pub mod attr {
     pub const PK: &str = "pk";
     /// Provider short name (`faceio`).
     pub const PROVIDER: &str = "provider";
+    /// The endpoint the delivery came to (`default` for `/webhooks/<provider>`; absent on items
+    /// written before endpoints existed, which are all `default`'s).
+    pub const ENDPOINT: &str = "endpoint";
     /// The deduplication key within the provider.
     pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
     /// Event code, or `unparsed`.
@@ -62,9 +65,10 @@ pub mod attr {
     pub const QUARANTINE_REASON: &str = "quarantine_reason";
 
     /// Every attribute an item can have.
-    pub const ALL: [&str; 26] = [
+    pub const ALL: [&str; 27] = [
         PK,
         PROVIDER,
+        ENDPOINT,
         IDEMPOTENCY_KEY,
         EVENT_CODE,
         SUBJECT,
@@ -121,10 +125,21 @@ fn key_part(part: &str) -> std::borrow::Cow<'_, str> {
     format!("{HASHED_PREFIX}{}", hex::encode(sha2::Sha256::digest(part))).into()
 }
 
-/// The table key of an event: `<provider>#<idempotency key>` (a key over
-/// [`MAX_KEY_PART_BYTES`] by its hash).
-pub fn event_pk(provider: &str, idempotency_key: &str) -> String {
-    format!("{provider}#{}", key_part(idempotency_key))
+/// What an endpoint's keys and index partitions begin with: the provider's name for the endpoint
+/// `default` (so `/webhooks/<provider>` keeps the keys it always had), `<provider>/<endpoint>`
+/// for any other. The same event delivered to two endpoints is two deliveries.
+pub fn scope<'a>(provider: &'a str, endpoint: &str) -> std::borrow::Cow<'a, str> {
+    if endpoint == crate::endpoint::DEFAULT {
+        provider.into()
+    } else {
+        format!("{provider}/{endpoint}").into()
+    }
+}
+
+/// The table key of an event: `<scope>#<idempotency key>` (a key over [`MAX_KEY_PART_BYTES`] by
+/// its hash), `scope` being [`scope`] of its provider and endpoint.
+pub fn event_pk(scope: &str, idempotency_key: &str) -> String {
+    format!("{scope}#{}", key_part(idempotency_key))
 }
 
 /// The key of the record that keeps a body with hex SHA-256 `body_sha256` delivered under the
@@ -138,15 +153,15 @@ pub fn conflict_prefix(pk: &str) -> String {
     format!("{pk}{CONFLICT_SEPARATOR}")
 }
 
-/// The partition of index `by-provider-time`: `<provider>#<YYYY-MM-DD>` (UTC day received).
-pub fn provider_day(provider: &str, day: &str) -> String {
-    format!("{provider}#{day}")
+/// The partition of index `by-provider-time`: `<scope>#<YYYY-MM-DD>` (UTC day received).
+pub fn provider_day(scope: &str, day: &str) -> String {
+    format!("{scope}#{day}")
 }
 
-/// The partition of index `by-subject`: `<provider>#<subject>` (a subject over
+/// The partition of index `by-subject`: `<scope>#<subject>` (a subject over
 /// [`MAX_KEY_PART_BYTES`] by its hash).
-pub fn provider_subject(provider: &str, subject: &str) -> String {
-    format!("{provider}#{}", key_part(subject))
+pub fn provider_subject(scope: &str, subject: &str) -> String {
+    format!("{scope}#{}", key_part(subject))
 }
 
 /// What kind of record an item is ([`attr::RECORD_TYPE`]).
@@ -211,6 +226,17 @@ mod tests {
         assert_eq!(provider_day("alocity", "2026-11-24"), "alocity#2026-11-24");
         assert_eq!(provider_subject("amani", "p-1"), "amani#p-1");
         assert_eq!(PK_ABSENT, format!("attribute_not_exists({})", attr::PK));
+    }
+
+    #[test]
+    fn the_default_endpoint_keeps_the_provider_s_keys_and_others_have_their_own() {
+        assert_eq!(scope("faceio", "default"), "faceio");
+        assert_eq!(scope("faceio", "staging"), "faceio/staging");
+        let staging = scope("faceio", "staging");
+        assert_eq!(event_pk(&staging, "k"), "faceio/staging#k");
+        assert_eq!(provider_day(&staging, "2026-12-02"), "faceio/staging#2026-12-02");
+        assert_eq!(provider_subject(&staging, "f1"), "faceio/staging#f1");
+        assert_ne!(event_pk(&scope("faceio", "default"), "k"), event_pk(&staging, "k"));
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub struct StoredEvent {
     pub pk: String,
     /// Provider short name.
     pub provider: String,
+    /// The endpoint it came to; `None` on an item written before endpoints existed (see
+    /// [`StoredEvent::endpoint`]).
+    pub endpoint: Option<String>,
     /// The deduplication key within the provider.
     pub idempotency_key: String,
     /// Event code, or `unparsed`.
@@ -170,6 +173,13 @@ impl Fields {
 }
 
 impl StoredEvent {
+    /// The endpoint it came to: [`crate::endpoint::DEFAULT`] for an item without one.
+    pub fn endpoint(&self) -> &str {
+        self.endpoint
+            .as_deref()
+            .unwrap_or(crate::endpoint::DEFAULT)
+    }
+
     /// The event stored as `item`.
     ///
     /// # Errors
@@ -207,6 +217,7 @@ impl StoredEvent {
         };
         let event = Self {
             provider: fields.required(attr::PROVIDER)?,
+            endpoint: fields.text(attr::ENDPOINT)?,
             idempotency_key: fields.required(attr::IDEMPOTENCY_KEY)?,
             event_code: fields.required(attr::EVENT_CODE)?,
             record_type,
@@ -243,9 +254,10 @@ impl StoredEvent {
     /// order), then the others by name.
     pub fn attributes(&self) -> Vec<(&str, Value)> {
         let text = |value: &String| Value::String(value.clone());
-        let known: [(&str, Option<Value>); 23] = [
+        let known: [(&str, Option<Value>); 24] = [
             (attr::PK, Some(text(&self.pk))),
             (attr::PROVIDER, Some(text(&self.provider))),
+            (attr::ENDPOINT, self.endpoint.as_ref().map(text)),
             (attr::IDEMPOTENCY_KEY, Some(text(&self.idempotency_key))),
             (attr::EVENT_CODE, Some(text(&self.event_code))),
             (attr::SUBJECT, self.subject.as_ref().map(text)),
