@@ -106,6 +106,17 @@ fi
 mapfile -t BINARIES < <(python3 scripts/registry.py binaries)
 mapfile -t SETTING_NAMES < <(python3 scripts/registry.py settings)
 mapfile -t DEV_SETTINGS < <(python3 scripts/registry.py dev-env)
+# Every function also serves a second endpoint, /webhooks/<provider>/staging, with its own secret
+# (webhooks/<provider>/staging) and, for FACEIO and Amani, its own settings (README, "Several
+# endpoints per provider"). DEV_ENDPOINTS= make dev serves the default endpoint only.
+if [[ -z "${DEV_ENDPOINTS+set}" || -n "${DEV_ENDPOINTS}" ]]; then
+  mapfile -t DEV_ENDPOINT_SETTINGS < <(python3 scripts/registry.py dev-endpoint-env)
+  DEV_SETTINGS+=("${DEV_ENDPOINT_SETTINGS[@]}")
+fi
+ENDPOINT_NAMES=()
+for setting in "${DEV_SETTINGS[@]}"; do
+  ENDPOINT_NAMES+=("${setting%%=*}")
+done
 for setting in "${DEV_SETTINGS[@]}"; do
   name="${setting%%=*}"
   # A value already in the environment wins (e.g. FACEIO_APP_ID=my-app make dev).
@@ -136,7 +147,7 @@ ENV_FILE="${RUN_DIR}/functions.env"
              EVENTS_TABLE PAYLOAD_BUCKET PAYLOAD_OFFLOAD_BYTES RUST_LOG FALLBACK_QUEUE_URL \
              QUARANTINE QUARANTINE_PER_MINUTE QUARANTINE_BYTES_PER_MINUTE \
              WEBHOOK_SECRET_ID SECRET_CACHE_TTL_SECS STORE_DEADLINE_MS RETENTION_DAYS \
-             TIMESTAMP_TOLERANCE_SECS MAX_BODY_BYTES "${SETTING_NAMES[@]}"; do
+             TIMESTAMP_TOLERANCE_SECS MAX_BODY_BYTES "${SETTING_NAMES[@]}" "${ENDPOINT_NAMES[@]}"; do
     if [[ -n "${!var:-}" ]]; then printf '%s=%s\n' "${var}" "${!var}"; fi
   done
 } >"${ENV_FILE}"
@@ -156,6 +167,8 @@ cat >&2 <<EOF
 
 [dev] functions (POST):
 $(for bin in "${BINARIES[@]}"; do printf '        http://127.0.0.1:%s/lambda-url/%s/\n' "${WATCH_PORT}" "${bin}"; done)
+[dev] endpoints besides default (webhooks endpoints; webhooks send <provider> --endpoint <name>):
+$(python3 scripts/registry.py endpoint-urls "${WATCH_PORT}" | sed 's/^/        /')
 [dev] local AWS endpoint: ${AWS_ENDPOINT_URL} (table ${EVENTS_TABLE}, bucket ${PAYLOAD_BUCKET}; dummy credentials test/test, us-east-1)
 [dev] fallback queue: ${FALLBACK_QUEUE_URL} (dead-letter queue ${FALLBACK_QUEUE}-dlq), drained into webhook-drain
       by scripts/drain_pump.py (log: ${RUN_DIR}/drain-pump.log)

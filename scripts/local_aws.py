@@ -97,7 +97,8 @@ TTL_SPECIFICATION: dict[str, Any] = {"AttributeName": "expires_at", "Enabled": T
 
 def dev_secrets() -> dict[str, str]:
     """Development secrets, secret id -> SecretString (the provider's secret as plain text): each
-    provider's default secret id and local secret, from the registry (`webhooks providers`)."""
+    provider's default secret id and local secret, and those of its second endpoint (`staging`:
+    webhooks/<provider>/staging), from the registry (`webhooks providers`)."""
     sys.path.insert(0, str(os.path.dirname(os.path.abspath(__file__))))
     import registry
 

@@ -8,6 +8,7 @@ As a script (for the Makefile and shell scripts), one item per line:
 
     python3 scripts/registry.py binaries      # the function binaries (= their cargo packages)
     python3 scripts/registry.py dev-env       # NAME=VALUE settings of the local stack
+    python3 scripts/registry.py dev-endpoint-env  # NAME=VALUE of its second endpoint (make dev)
     python3 scripts/registry.py settings      # every provider setting's variable NAME
     python3 scripts/registry.py json          # the registry, one JSON object per provider
 
@@ -64,9 +65,23 @@ def dev_env() -> dict[str, str]:
     return env
 
 
-def dev_secrets() -> dict[str, str]:
-    """Secret id -> the secret the local stack puts there."""
-    return {provider["secret_id"]: provider["dev_secret"] for provider in providers()}
+def dev_endpoint_env() -> dict[str, str]:
+    """What gives every provider's function the local stack's second endpoint (its name in
+    WEBHOOK_ENDPOINTS, its own settings as <VARIABLE>_BY_ENDPOINT), on top of `dev_env()`."""
+    env: dict[str, str] = {}
+    for provider in providers():
+        env.update(provider["dev_endpoint"]["env"])
+    return env
+
+
+def dev_secrets(endpoints: bool = True) -> dict[str, str]:
+    """Secret id -> the secret the local stack puts there: each provider's default one and, with
+    `endpoints`, its second endpoint's."""
+    secrets = {provider["secret_id"]: provider["dev_secret"] for provider in providers()}
+    if endpoints:
+        for provider in providers():
+            secrets[provider["dev_endpoint"]["secret_id"]] = provider["dev_endpoint"]["dev_secret"]
+    return secrets
 
 
 def main(argv: list[str]) -> int:
@@ -75,6 +90,8 @@ def main(argv: list[str]) -> int:
         lines = binaries()
     elif what == "dev-env":
         lines = [f"{name}={value}" for name, value in dev_env().items()]
+    elif what == "dev-endpoint-env":
+        lines = [f"{name}={value}" for name, value in dev_endpoint_env().items()]
     elif what == "settings":
         lines = sorted({setting["env"] for provider in providers() for setting in provider["settings"]})
     elif what == "json":

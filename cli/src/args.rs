@@ -86,12 +86,36 @@ pub enum Command {
     /// namespace METRICS_NAMESPACE): name, unit, dimension sets, who emits it and what it means.
     /// The template tests check every alarm and dashboard widget against `webhooks metrics --json`.
     Metrics,
+    /// List each provider's endpoints (the webhooks one function serves, /webhooks/<provider>
+    /// being `default`): name, URL and secret. From the stack's outputs (<Provider>Endpoints,
+    /// <Provider>WebhookUrl) with --stack, else the local stack's (`make dev`).
+    Endpoints(EndpointsArgs),
     /// Print a shell completion script on stdout.
     ///
     /// bash: `webhooks completions bash > ~/.local/share/bash-completion/completions/webhooks`;
     /// zsh: `webhooks completions zsh > ~/.zfunc/_webhooks` (with ~/.zfunc in fpath);
     /// fish: `webhooks completions fish > ~/.config/fish/completions/webhooks.fish`.
     Completions(CompletionsArgs),
+}
+
+/// `webhooks endpoints`.
+#[derive(Debug, Args)]
+pub struct EndpointsArgs {
+    /// Only this provider's [default: all].
+    #[arg(long, value_parser = registry::parser())]
+    pub provider: Option<ProviderArg>,
+
+    /// The SAM/CloudFormation stack whose endpoints to list.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+}
+
+/// An endpoint name (`default`, or 1-32 of a-z, 0-9, `-`).
+fn endpoint_name(text: &str) -> Result<String, String> {
+    if text != webhook_core::endpoint::DEFAULT {
+        webhook_core::endpoint::check_name(text)?;
+    }
+    Ok(text.to_owned())
 }
 
 /// `webhooks completions`.
@@ -169,9 +193,16 @@ pub struct SendArgs {
     #[arg(long, value_name = "FILE")]
     pub body: Option<PathBuf>,
 
-    /// Function URL [default: --stack's output <Provider>WebhookUrl, else
-    /// http://127.0.0.1:9000/lambda-url/<function binary>/]. Plain http:// is refused unless it
-    /// points at this machine or --insecure is given.
+    /// The provider's endpoint to send to: its URL (the default one's + /<endpoint>), its secret
+    /// (<stack>/webhooks/<provider>/<endpoint>, locally webhooks/<provider>/<endpoint>) and, on
+    /// the local stack, its settings.
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = endpoint_name)]
+    pub endpoint: String,
+
+    /// Function URL, used as it is [default: --stack's output <Provider>WebhookUrl (+
+    /// /<endpoint>), else http://127.0.0.1:9000/lambda-url/<function binary>/ (+
+    /// webhooks/<provider>/<endpoint>)]. Plain http:// is refused unless it points at this machine
+    /// or --insecure is given.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 
@@ -383,6 +414,10 @@ pub struct QuarantineListArgs {
     #[arg(long, value_parser = registry::parser())]
     pub provider: Option<ProviderArg>,
 
+    /// Only what came to this endpoint [default: all].
+    #[arg(long, value_name = "NAME", value_parser = endpoint_name)]
+    pub endpoint: Option<String>,
+
     /// The bucket.
     #[command(flatten)]
     pub bucket: BucketArgs,
@@ -399,13 +434,18 @@ pub struct PromoteArgs {
     #[arg(long, value_parser = registry::parser())]
     pub provider: Option<ProviderArg>,
 
+    /// Only what came to this endpoint [default: all, each verified with its endpoint's secret].
+    #[arg(long, value_name = "NAME", value_parser = endpoint_name)]
+    pub endpoint: Option<String>,
+
     /// Verify and report, store nothing, leave everything held.
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Read the secrets from this Secrets Manager secret (needs --provider) [default: --stack's
-    /// output <Provider>SecretArn, else webhooks/<provider>].
-    #[arg(long, value_name = "ID", requires = "provider")]
+    /// Read the secrets from this Secrets Manager secret (needs --provider and --endpoint)
+    /// [default: --stack's output <Provider>SecretArn, or
+    /// <stack>/webhooks/<provider>/<endpoint>; else webhooks/<provider>[/<endpoint>]].
+    #[arg(long, value_name = "ID", requires_all = ["provider", "endpoint"])]
     pub secret_id: Option<String>,
 
     /// Publish the promotion's metrics (Promoted, Stored, Duplicate, Conflict, StoreLatencyMs
@@ -450,6 +490,10 @@ pub struct ListArgs {
     #[arg(long, value_parser = registry::parser())]
     pub provider: ProviderArg,
 
+    /// The provider's endpoint.
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = endpoint_name)]
+    pub endpoint: String,
+
     /// Receive-time window [default: --since 24h].
     #[command(flatten)]
     pub window: WindowArgs,
@@ -478,6 +522,10 @@ pub struct SubjectArgs {
     /// The subject: device serial number, user id, facial id or profile id.
     pub subject: String,
 
+    /// The provider's endpoint.
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = endpoint_name)]
+    pub endpoint: String,
+
     /// Show at most this many events.
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -495,8 +543,13 @@ pub struct GetArgs {
     #[arg(value_parser = registry::parser())]
     pub provider: ProviderArg,
 
-    /// The idempotency key (the `key` a function answered; table key `<provider>#<key>`).
+    /// The idempotency key (the `key` a function answered; table key `<provider>#<key>`, or
+    /// `<provider>/<endpoint>#<key>` for an endpoint other than default).
     pub key: String,
+
+    /// The provider's endpoint the event came to.
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = endpoint_name)]
+    pub endpoint: String,
 
     /// Also show the conflict records kept for this key (scans the table).
     #[arg(long)]
@@ -515,13 +568,19 @@ pub struct ReverifyArgs {
     #[arg(long, value_parser = registry::parser())]
     pub provider: Option<ProviderArg>,
 
+    /// Only events that came to this endpoint [default: all; with a window, those of the stack's
+    /// <Provider>Endpoints output, or of the local stack].
+    #[arg(long, value_name = "NAME", value_parser = endpoint_name)]
+    pub endpoint: Option<String>,
+
     /// Receive-time window [default: every stored event].
     #[command(flatten)]
     pub window: WindowArgs,
 
-    /// Read the secrets from this Secrets Manager secret (needs --provider) [default: --stack's
-    /// output <Provider>SecretArn, else webhooks/<provider>].
-    #[arg(long, value_name = "ID", requires = "provider")]
+    /// Read the secrets from this Secrets Manager secret (needs --provider and --endpoint)
+    /// [default: --stack's output <Provider>SecretArn, or <stack>/webhooks/<provider>/<endpoint>;
+    /// else webhooks/<provider>[/<endpoint>]].
+    #[arg(long, value_name = "ID", requires_all = ["provider", "endpoint"])]
     pub secret_id: Option<String>,
 
     /// List every checked event, not only those that no longer match.

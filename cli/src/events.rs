@@ -31,6 +31,7 @@ pub async fn list(args: &ListArgs, json: bool, endpoint: Option<&str>) -> Result
     let items = query_window(
         &reader,
         args.provider,
+        &args.endpoint,
         &window,
         args.event.as_deref(),
         limit,
@@ -42,7 +43,7 @@ pub async fn list(args: &ListArgs, json: bool, endpoint: Option<&str>) -> Result
             json,
             &format!(
                 "no {} events{} received between {} and {} (table {})",
-                args.provider.name(),
+                schema::scope(args.provider.name(), &args.endpoint),
                 args.event
                     .as_deref()
                     .map(|code| format!(" with code {code}"))
@@ -56,23 +57,26 @@ pub async fn list(args: &ListArgs, json: bool, endpoint: Option<&str>) -> Result
     print_summaries(&items, json)
 }
 
-/// Up to `limit` events of `provider` in `window`, newest first, one query per day partition.
+/// Up to `limit` events of `provider`'s `endpoint` in `window`, newest first, one query per day
+/// partition.
 ///
 /// # Errors
 /// A failed query.
 pub async fn query_window(
     reader: &EventReader,
     provider: ProviderArg,
+    endpoint: &str,
     window: &TimeWindow,
     event_code: Option<&str>,
     limit: usize,
     json: bool,
 ) -> Result<Vec<StoredEvent>, CliError> {
     let days = window.days_newest_first();
+    let scope = schema::scope(provider.name(), endpoint);
     let bar = output::progress(
         !json && days.len() > 1,
         Some(days.len() as u64),
-        &format!("querying {} by day", provider.name()),
+        &format!("querying {scope} by day"),
     );
     let mut items = Vec::new();
     for day in &days {
@@ -80,10 +84,10 @@ pub async fn query_window(
         if remaining == 0 {
             break;
         }
-        bar.set_message(format!("querying {} {day}", provider.name()));
+        bar.set_message(format!("querying {scope} {day}"));
         items.extend(
             reader
-                .query_day(provider.name(), day, window, event_code, remaining)
+                .query_day(&scope, day, window, event_code, remaining)
                 .await?,
         );
         bar.inc(1);
@@ -104,14 +108,18 @@ pub async fn subject(
     let reader = aws::table_reader(endpoint, &args.table).await?.reader;
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
     let items = reader
-        .query_subject(args.provider.name(), &args.subject, limit)
+        .query_subject(
+            &schema::scope(args.provider.name(), &args.endpoint),
+            &args.subject,
+            limit,
+        )
         .await?;
     if items.is_empty() {
         output::note(
             json,
             &format!(
                 "no {} events about {} (table {})",
-                args.provider.name(),
+                schema::scope(args.provider.name(), &args.endpoint),
                 args.subject,
                 reader.table()
             ),
@@ -127,7 +135,10 @@ pub async fn subject(
 /// No such item, or a failed read.
 pub async fn get(args: &GetArgs, json: bool, endpoint: Option<&str>) -> Result<(), CliError> {
     let reader = aws::table_reader(endpoint, &args.table).await?.reader;
-    let pk = schema::event_pk(args.provider.name(), &args.key);
+    let pk = schema::event_pk(
+        &schema::scope(args.provider.name(), &args.endpoint),
+        &args.key,
+    );
     let event = reader
         .get(&pk)
         .await?

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod aws;
 pub mod completions;
+pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod metrics;
@@ -60,6 +61,7 @@ pub async fn run(cli: &Cli) -> Result<bool, CliError> {
         }
         Command::Providers => providers::print(json).map(|()| true),
         Command::Metrics => metrics::print(json).map(|()| true),
+        Command::Endpoints(args) => endpoints::print(args, json, endpoint).await,
         Command::Completions(args) => completions::print(args.shell).map(|()| true),
     }
 }

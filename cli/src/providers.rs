@@ -17,6 +17,11 @@ pub fn to_json(catalog: &dyn Catalog) -> Value {
         .into_iter()
         .map(|(name, value)| (name.to_owned(), Value::from(value)))
         .collect();
+    let endpoint_env: Map<String, Value> = catalog
+        .dev_endpoint_env()
+        .into_iter()
+        .map(|(name, value)| (name, Value::from(value)))
+        .collect();
     json!({
         "name": catalog.name(),
         "binary": catalog.binary(),
@@ -24,6 +29,12 @@ pub fn to_json(catalog: &dyn Catalog) -> Value {
         "secret_id": catalog.secret_id(),
         "dev_secret": catalog.dev_secret(),
         "dev_env": dev_env,
+        "dev_endpoint": {
+            "name": webhook_core::catalog::DEV_ENDPOINT,
+            "secret_id": catalog.endpoint_secret_id(webhook_core::catalog::DEV_ENDPOINT),
+            "dev_secret": catalog.dev_endpoint_secret(),
+            "env": endpoint_env,
+        },
         "settings": catalog.settings().iter().map(|setting| json!({
             "env": setting.env,
             "flag": setting.flag,
@@ -78,6 +89,7 @@ mod tests {
                 "secret_id",
                 "dev_secret",
                 "dev_env",
+                "dev_endpoint",
                 "event_codes",
             ] {
                 assert!(!json[key].is_null(), "{}: {key}", catalog.name());
@@ -86,6 +98,17 @@ mod tests {
             for (name, value) in catalog.dev_env() {
                 assert_eq!(json["dev_env"][name], value);
             }
+            let endpoint = &json["dev_endpoint"];
+            assert_eq!(endpoint["env"]["WEBHOOK_ENDPOINTS"], endpoint["name"]);
+            assert_ne!(endpoint["dev_secret"], json["dev_secret"]);
+            assert_eq!(
+                endpoint["secret_id"],
+                format!(
+                    "{}/{}",
+                    catalog.secret_id(),
+                    endpoint["name"].as_str().unwrap()
+                )
+            );
         }
     }
 }

@@ -53,11 +53,12 @@ async fn bucket(
     Ok((config, name))
 }
 
-/// Every held delivery (of `provider` when given), oldest first, with its key.
+/// Every held delivery (of `provider`, and to `endpoint`, when given), oldest first, with its key.
 async fn held(
     config: &SdkConfig,
     bucket: &str,
     provider: Option<ProviderArg>,
+    endpoint: Option<&str>,
 ) -> Result<Vec<(String, Held)>, CliError> {
     let client = s3_client(config);
     let prefix = Held::prefix(provider.map(ProviderArg::name));
@@ -69,7 +70,9 @@ async fn held(
         let held = quarantine::read(&client, bucket, &key)
             .await
             .map_err(CliError::failed)?;
-        found.push((key, held));
+        if endpoint.is_none_or(|endpoint| held.endpoint == endpoint) {
+            found.push((key, held));
+        }
     }
     Ok(found)
 }
@@ -88,13 +91,14 @@ pub async fn list(
     endpoint: Option<&str>,
 ) -> Result<bool, CliError> {
     let (config, bucket) = bucket(endpoint, &args.bucket, args.stack.as_deref()).await?;
-    let found = held(&config, &bucket, args.provider).await?;
+    let found = held(&config, &bucket, args.provider, args.endpoint.as_deref()).await?;
     if json {
         let lines: String = found
             .iter()
             .map(|(key, held)| {
                 output::json_line(&json!({
                     "provider": held.provider,
+                    "endpoint": held.endpoint,
                     "object": key,
                     "reason": held.reason,
                     "received_at": iso_millis(held.received_at_ms),
@@ -105,10 +109,18 @@ pub async fn list(
             .collect();
         output::print(&lines)?;
     } else {
-        let mut table = Table::new(&["PROVIDER", "RECEIVED AT", "REASON", "BYTES", "OBJECT"]);
+        let mut table = Table::new(&[
+            "PROVIDER",
+            "ENDPOINT",
+            "RECEIVED AT",
+            "REASON",
+            "BYTES",
+            "OBJECT",
+        ]);
         for (key, held) in &found {
             table.push(vec![
                 held.provider.clone(),
+                held.endpoint.clone(),
                 iso_millis(held.received_at_ms),
                 held.reason.clone(),
                 size(held).to_string(),
@@ -130,7 +142,7 @@ pub async fn list(
     Ok(true)
 }
 
-/// Each provider's promoter and secrets, made once, when first needed.
+/// Each provider endpoint's promoter and secrets, made once, when first needed.
 struct Providers<'a> {
     config: &'a SdkConfig,
     args: &'a PromoteArgs,
@@ -142,8 +154,10 @@ impl Providers<'_> {
     async fn get(
         &mut self,
         name: &str,
+        endpoint: &str,
     ) -> Result<&(Box<dyn Promote>, Vec<VersionedSecret>), CliError> {
-        if !self.ready.contains_key(name) {
+        let scope = webhook_core::store::schema::scope(name, endpoint).into_owned();
+        if !self.ready.contains_key(&scope) {
             let provider = registry::find(name).ok_or_else(|| {
                 CliError::failed(format!(
                     "a held delivery names an unknown provider {name:?}"
@@ -151,36 +165,32 @@ impl Providers<'_> {
             })?;
             let promoter = provider
                 .catalog()
-                .promoter(&settings(provider, &self.args.settings))
+                .promoter(&settings(provider, endpoint, &self.args.settings))
                 .map_err(|error| CliError::usage(error.to_string()))?;
-            let secret_id = self.secret_ids.for_provider(provider)?;
+            let secret_id = self.secret_ids.for_endpoint(provider, endpoint)?;
             let secrets = aws::secrets(self.config, &secret_id).await?;
-            self.ready.insert(name.to_owned(), (promoter, secrets));
+            self.ready.insert(scope.clone(), (promoter, secrets));
         }
         self.ready
-            .get(name)
+            .get(&scope)
             .ok_or_else(|| CliError::failed("provider cache"))
     }
 }
 
-/// The provider's settings: its local-stack values, overridden by those of its own given.
-fn settings(provider: ProviderArg, given: &[SettingArg]) -> Env {
+/// The settings of the provider's `endpoint`: its local-stack values, overridden by those of
+/// its own given.
+fn settings(provider: ProviderArg, endpoint: &str, given: &[SettingArg]) -> Env {
     let catalog = provider.catalog();
-    let own = |setting: &&SettingArg| {
+    let mut env = catalog.dev_settings(endpoint);
+    for given in given.iter().filter(|setting| {
         catalog
             .settings()
             .iter()
             .any(|own| own.flag == setting.flag)
-    };
-    let dev = catalog.dev_env();
-    Env::from_pairs(
-        dev.iter().copied().chain(
-            given
-                .iter()
-                .filter(own)
-                .map(|given| (given.env, given.value.as_str())),
-        ),
-    )
+    }) {
+        env.set(given.env, &given.value);
+    }
+    env
 }
 
 /// A setting given for no provider being promoted is a usage error.
@@ -205,6 +215,16 @@ fn check_settings(args: &PromoteArgs) -> Result<(), CliError> {
     }
 }
 
+/// The columns of `webhooks quarantine promote`'s table.
+const PROMOTE_COLUMNS: [&str; 6] = [
+    "PROVIDER",
+    "ENDPOINT",
+    "RECEIVED AT",
+    "REASON",
+    "OUTCOME",
+    "OBJECT",
+];
+
 /// `webhooks quarantine promote`: `Ok(true)` whatever stays held (forgeries are expected).
 ///
 /// # Errors
@@ -218,7 +238,7 @@ pub async fn promote(
     let aws::Located { reader, stack, .. } = aws::table_reader(endpoint, &args.table).await?;
     let (config, bucket) = bucket(endpoint, &args.bucket, args.table.stack.as_deref()).await?;
     let store = writer(&config, reader.table(), &bucket);
-    let found = held(&config, &bucket, args.provider).await?;
+    let found = held(&config, &bucket, args.provider, args.endpoint.as_deref()).await?;
     let mut providers = Providers {
         config: &config,
         args,
@@ -226,12 +246,12 @@ pub async fn promote(
         ready: HashMap::new(),
     };
     let client = s3_client(&config);
-    let mut table = Table::new(&["PROVIDER", "RECEIVED AT", "REASON", "OUTCOME", "OBJECT"]);
+    let mut table = Table::new(&PROMOTE_COLUMNS);
     let mut lines = String::new();
     let (mut stored, mut kept) = (0, 0);
     let mut measured: BTreeMap<String, Measurements> = BTreeMap::new();
     for (key, held) in &found {
-        let (promoter, secrets) = providers.get(&held.provider).await?;
+        let (promoter, secrets) = providers.get(&held.provider, &held.endpoint).await?;
         let outcome = match promoter.promote(secrets, held, webhook_core::clock::now_ms()) {
             Err(PromoteError::NotAuthentic(_)) => {
                 kept += 1;
@@ -259,6 +279,7 @@ pub async fn promote(
         if json {
             lines.push_str(&output::json_line(&json!({
                 "provider": held.provider,
+                "endpoint": held.endpoint,
                 "object": key,
                 "reason": held.reason,
                 "received_at": iso_millis(held.received_at_ms),
@@ -267,6 +288,7 @@ pub async fn promote(
         } else {
             table.push(vec![
                 held.provider.clone(),
+                held.endpoint.clone(),
                 iso_millis(held.received_at_ms),
                 held.reason.clone(),
                 outcome.to_owned(),

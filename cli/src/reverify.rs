@@ -88,9 +88,26 @@ pub async fn run(
         stack,
     } = aws::table_reader(endpoint, &args.table).await?;
     let mut items = match &window {
-        Some(window) => in_window(&reader, &providers, window, json).await?,
+        Some(window) => {
+            let scopes: Vec<(ProviderArg, String)> = providers
+                .iter()
+                .flat_map(|&provider| {
+                    let endpoints = match &args.endpoint {
+                        Some(endpoint) => vec![endpoint.clone()],
+                        None => crate::endpoints::of(provider, stack.as_ref()),
+                    };
+                    endpoints
+                        .into_iter()
+                        .map(move |endpoint| (provider, endpoint))
+                })
+                .collect();
+            in_window(&reader, &scopes, window, json).await?
+        }
         None => scan(&reader, args.provider, json).await?,
     };
+    if let Some(endpoint) = &args.endpoint {
+        items.retain(|item| item.endpoint() == endpoint);
+    }
     items.sort_by(|a, b| b.received_at.cmp(&a.received_at));
 
     let mut secrets = SecretBook::new(
@@ -138,17 +155,19 @@ pub async fn run(
     Ok(failures == 0)
 }
 
-/// Items of `providers` received in `window`: the day partitions of the provider/time index,
-/// then the body and signature of each.
+/// Items of each provider's endpoint in `scopes` received in `window`: the day partitions of the
+/// provider/time index, then the body and signature of each.
 async fn in_window(
     reader: &EventReader,
-    providers: &[ProviderArg],
+    scopes: &[(ProviderArg, String)],
     window: &TimeWindow,
     json: bool,
 ) -> Result<Vec<StoredEvent>, CliError> {
     let mut pks = Vec::new();
-    for &provider in providers {
-        let found = events::query_window(reader, provider, window, None, usize::MAX, json).await?;
+    for (provider, endpoint) in scopes {
+        let found =
+            events::query_window(reader, *provider, endpoint, window, None, usize::MAX, json)
+                .await?;
         pks.extend(found.into_iter().map(|event| event.pk));
     }
     let bar = output::progress(
@@ -210,17 +229,18 @@ impl<'a> SecretBook<'a> {
         }
     }
 
-    async fn for_provider(
+    async fn for_endpoint(
         &mut self,
         provider: ProviderArg,
+        endpoint: &str,
     ) -> Result<&[VersionedSecret], CliError> {
-        let name = provider.name();
-        if !self.read.contains_key(name) {
-            let secret_id = self.ids.for_provider(provider)?;
+        let scope = webhook_core::store::schema::scope(provider.name(), endpoint).into_owned();
+        if !self.read.contains_key(&scope) {
+            let secret_id = self.ids.for_endpoint(provider, endpoint)?;
             let secrets = aws::secrets(self.config, &secret_id).await?;
-            self.read.insert(name.to_owned(), secrets);
+            self.read.insert(scope.clone(), secrets);
         }
-        Ok(self.read.get(name).map_or(&[], Vec::as_slice))
+        Ok(self.read.get(&scope).map_or(&[], Vec::as_slice))
     }
 }
 
@@ -241,7 +261,7 @@ async fn check(
     };
     let result = match reader.body(event).await? {
         Some(body) => {
-            let candidates = secrets.for_provider(known).await?;
+            let candidates = secrets.for_endpoint(known, event.endpoint()).await?;
             rule(candidates, &body, signature)
                 .map(|verified| verified.version.label())
                 .map_err(webhook_core::VerifyError::reason)

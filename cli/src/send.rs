@@ -53,14 +53,10 @@ impl SendOptions {
                 catalog.name()
             )));
         }
-        let dev = catalog.dev_env();
-        let settings = Env::from_pairs(
-            dev.iter().copied().chain(
-                args.settings
-                    .iter()
-                    .map(|given| (given.env, given.value.as_str())),
-            ),
-        );
+        let mut settings = catalog.dev_settings(&args.endpoint);
+        for given in &args.settings {
+            settings.set(given.env, &given.value);
+        }
         let event_code = match (&args.event, &args.body) {
             (_, Some(_)) => None,
             (Some(code), None) => Some(
@@ -128,25 +124,35 @@ fn function_url(
     given: Option<&reqwest::Url>,
     stack: Option<&StackOutputs>,
     provider: ProviderArg,
+    endpoint: &str,
 ) -> Result<reqwest::Url, CliError> {
     if let Some(url) = given {
         return Ok(url.clone());
     }
     let Some(stack) = stack else {
-        let local = format!(
-            "{LOCAL_FUNCTIONS}/lambda-url/{}/",
-            provider.catalog().binary()
-        );
+        let local = local_url(provider, endpoint);
         return parse_url(&local).ok_or_else(|| CliError::failed(format!("bad URL {local}")));
     };
-    let text = stack.webhook_url(provider)?;
-    parse_url(text).ok_or_else(|| {
+    let text = stack.endpoint_url(provider, endpoint)?;
+    parse_url(&text).ok_or_else(|| {
         CliError::failed(format!(
             "stack {} output {} is {text:?}, not an http(s) URL",
             stack.stack(),
             crate::stack::url_output(provider)
         ))
     })
+}
+
+/// The local stack's URL of `provider`'s `endpoint`: `cargo lambda watch` hands the function the
+/// path after `/lambda-url/<binary>`, so another endpoint is named as its real route is.
+pub fn local_url(provider: ProviderArg, endpoint: &str) -> String {
+    let binary = provider.catalog().binary();
+    if endpoint == webhook_core::endpoint::DEFAULT {
+        format!("{LOCAL_FUNCTIONS}/lambda-url/{binary}/")
+    } else {
+        let route = webhook_core::endpoint::route(provider.name(), endpoint);
+        format!("{LOCAL_FUNCTIONS}/lambda-url/{binary}{route}")
+    }
 }
 
 /// Plain `http://` only to this machine, unless `--insecure`: a signature, or a token that is
@@ -197,8 +203,8 @@ impl SecretSource {
             return Ok(Self::Env(Secret::new(secret)));
         }
         Ok(Self::Manager(match stack {
-            Some(stack) => stack.secret_arn(args.provider)?.to_owned(),
-            None => args.provider.catalog().secret_id(),
+            Some(stack) => stack.endpoint_secret(args.provider, &args.endpoint)?,
+            None => args.provider.catalog().endpoint_secret_id(&args.endpoint),
         }))
     }
 }
@@ -337,6 +343,7 @@ pub async fn run(
         options.url.as_ref(),
         stack.as_ref().map(|(_, outputs)| outputs),
         args.provider,
+        &args.endpoint,
     )?;
     if args.emit_event.is_none() {
         check_transport(&url, args.insecure)?;
@@ -462,7 +469,7 @@ fn emit_event(
     let now_ms = webhook_core::clock::now_ms();
     let (name, value) = signer.header(&delivery.body, now_ms / 1000, args.tamper);
     let request_id = uuid::Uuid::new_v4().to_string();
-    let route = format!("/webhooks/{}", args.provider.name());
+    let route = webhook_core::endpoint::route(args.provider.name(), &args.endpoint);
     let event = args.front_door.event(
         &route,
         &[(name.as_str(), value.as_str())],
@@ -629,7 +636,7 @@ mod tests {
     fn options_default_to_the_local_stack() {
         let args = send_args(&["faceio"]);
         let options = SendOptions::from_args(&args).unwrap();
-        let url = function_url(options.url.as_ref(), None, args.provider).unwrap();
+        let url = function_url(options.url.as_ref(), None, args.provider, &args.endpoint).unwrap();
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:9000/lambda-url/faceio-webhook/"
@@ -646,6 +653,42 @@ mod tests {
         assert_eq!(amani.event_code, Some("profile_create"));
         let given = SendOptions::from_args(&send_args(&["faceio", "--app-id", "mine"])).unwrap();
         assert_eq!(given.settings.get("FACEIO_APP_ID"), Some("mine"));
+    }
+
+    #[test]
+    fn an_endpoint_has_its_own_url_secret_and_local_settings() {
+        let args = send_args(&["faceio", "--endpoint", "staging"]);
+        let options = SendOptions::from_args(&args).unwrap();
+        let url = function_url(None, None, args.provider, &args.endpoint).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9000/lambda-url/faceio-webhook/webhooks/faceio/staging"
+        );
+        assert_eq!(
+            options.settings.get("FACEIO_APP_ID"),
+            Some("local-faceio-app-staging")
+        );
+        assert_eq!(
+            SecretSource::choose(&args, None, None).unwrap(),
+            SecretSource::Manager("webhooks/faceio/staging".into())
+        );
+        let given = send_args(&["faceio", "--endpoint", "staging", "--app-id", "mine"]);
+        let given = SendOptions::from_args(&given).unwrap();
+        assert_eq!(given.settings.get("FACEIO_APP_ID"), Some("mine"));
+        let amani =
+            SendOptions::from_args(&send_args(&["amani", "--endpoint", "staging"])).unwrap();
+        assert_eq!(amani.settings.get("AMANI_AUTH_MODE"), Some("token"));
+        let url = function_url(None, Some(&stack()), args.provider, "eu-1").unwrap();
+        assert_eq!(url.as_str(), "https://api.example/webhooks/faceio/eu-1");
+        for bad in ["Staging", "a/b", "x-", ""] {
+            let error =
+                crate::args::parse(["webhooks", "send", "faceio", "--endpoint", bad]).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -741,7 +784,13 @@ mod tests {
     fn the_url_is_the_flag_then_the_stack_output() {
         let args = send_args(&["faceio", "--stack", "prod"]);
         let options = SendOptions::from_args(&args).unwrap();
-        let url = function_url(options.url.as_ref(), Some(&stack()), args.provider).unwrap();
+        let url = function_url(
+            options.url.as_ref(),
+            Some(&stack()),
+            args.provider,
+            &args.endpoint,
+        )
+        .unwrap();
         assert_eq!(url.as_str(), "https://api.example/webhooks/faceio");
 
         let args = send_args(&[
@@ -752,16 +801,22 @@ mod tests {
             "https://other.example/",
         ]);
         let options = SendOptions::from_args(&args).unwrap();
-        let url = function_url(options.url.as_ref(), Some(&stack()), args.provider).unwrap();
+        let url = function_url(
+            options.url.as_ref(),
+            Some(&stack()),
+            args.provider,
+            &args.endpoint,
+        )
+        .unwrap();
         assert_eq!(url.as_str(), "https://other.example/");
 
         let missing = send_args(&["alocity", "--stack", "prod"]);
         assert_eq!(
-            function_url(None, Some(&stack()), missing.provider).unwrap_err(),
+            function_url(None, Some(&stack()), missing.provider, "default").unwrap_err(),
             CliError::failed("stack prod has no output AlocityWebhookUrl")
         );
         let bad = send_args(&["amani", "--stack", "prod"]);
-        let error = function_url(None, Some(&stack()), bad.provider).unwrap_err();
+        let error = function_url(None, Some(&stack()), bad.provider, "default").unwrap_err();
         assert!(error.to_string().contains("AmaniWebhookUrl"), "{error}");
     }
 

@@ -39,6 +39,11 @@ pub fn secret_output(provider: ProviderArg) -> String {
     format!("{}SecretArn", camel_name(provider.name()))
 }
 
+/// The output listing the provider's endpoints besides `default` (`FaceioEndpoints`).
+pub fn endpoints_output(provider: ProviderArg) -> String {
+    format!("{}Endpoints", camel_name(provider.name()))
+}
+
 /// The outputs of one stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackOutputs {
@@ -121,6 +126,55 @@ impl StackOutputs {
     pub fn secret_arn(&self, provider: ProviderArg) -> Result<&str, CliError> {
         self.get(&secret_output(provider))
     }
+
+    /// The provider's endpoints besides `default` (none when the output is empty or missing: a
+    /// stack deployed before endpoints existed).
+    pub fn endpoints(&self, provider: ProviderArg) -> Vec<String> {
+        self.get(&endpoints_output(provider))
+            .map(|names| {
+                names
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The URL of the provider's `endpoint`: its webhook URL, plus `/<endpoint>` for one other
+    /// than `default` (the template's `/webhooks/<provider>/{endpoint}` route).
+    ///
+    /// # Errors
+    /// The stack has no URL output for the provider.
+    pub fn endpoint_url(&self, provider: ProviderArg, endpoint: &str) -> Result<String, CliError> {
+        let url = self.webhook_url(provider)?;
+        Ok(if endpoint == webhook_core::endpoint::DEFAULT {
+            url.to_owned()
+        } else {
+            format!("{}/{endpoint}", url.trim_end_matches('/'))
+        })
+    }
+
+    /// The secret of the provider's `endpoint`: output `<Provider>SecretArn` for `default`, the
+    /// name the template gives the others (`<stack>/webhooks/<provider>/<endpoint>`).
+    ///
+    /// # Errors
+    /// The stack has no secret output for the provider.
+    pub fn endpoint_secret(
+        &self,
+        provider: ProviderArg,
+        endpoint: &str,
+    ) -> Result<String, CliError> {
+        if endpoint == webhook_core::endpoint::DEFAULT {
+            return self.secret_arn(provider).map(str::to_owned);
+        }
+        Ok(format!(
+            "{}/webhooks/{}/{endpoint}",
+            self.stack,
+            provider.name()
+        ))
+    }
 }
 
 /// Where a command that reads secrets takes each provider's secret id from.
@@ -144,15 +198,15 @@ impl SecretIds {
         }
     }
 
-    /// The secret id to read for `provider`.
+    /// The secret id to read for `provider`'s `endpoint`.
     ///
     /// # Errors
     /// The stack has no secret output for it.
-    pub fn for_provider(&self, provider: ProviderArg) -> Result<String, CliError> {
+    pub fn for_endpoint(&self, provider: ProviderArg, endpoint: &str) -> Result<String, CliError> {
         match self {
             Self::Given(id) => Ok(id.clone()),
-            Self::Stack(stack) => stack.secret_arn(provider).map(str::to_owned),
-            Self::Default => Ok(provider.catalog().secret_id()),
+            Self::Stack(stack) => stack.endpoint_secret(provider, endpoint),
+            Self::Default => Ok(provider.catalog().endpoint_secret_id(endpoint)),
         }
     }
 }
@@ -233,21 +287,62 @@ mod tests {
             "prod",
             vec![("FaceioSecretArn".into(), "arn:faceio".into())],
         );
+        let default = webhook_core::endpoint::DEFAULT;
         assert_eq!(
             SecretIds::choose(Some("mine"), Some(&stack))
-                .for_provider(faceio)
+                .for_endpoint(faceio, default)
                 .unwrap(),
             "mine"
         );
         assert_eq!(
             SecretIds::choose(None, Some(&stack))
-                .for_provider(faceio)
+                .for_endpoint(faceio, default)
                 .unwrap(),
             "arn:faceio"
         );
         assert_eq!(
-            SecretIds::choose(None, None).for_provider(faceio).unwrap(),
+            SecretIds::choose(None, Some(&stack))
+                .for_endpoint(faceio, "staging")
+                .unwrap(),
+            "prod/webhooks/faceio/staging"
+        );
+        assert_eq!(
+            SecretIds::choose(None, None)
+                .for_endpoint(faceio, default)
+                .unwrap(),
             faceio.catalog().secret_id()
         );
+        assert_eq!(
+            SecretIds::choose(None, None)
+                .for_endpoint(faceio, "staging")
+                .unwrap(),
+            "webhooks/faceio/staging"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_s_url_and_names_come_from_the_provider_s_outputs() {
+        let faceio = registry::find("faceio").unwrap();
+        let stack = StackOutputs::new(
+            "prod",
+            vec![
+                (
+                    "FaceioWebhookUrl".into(),
+                    "https://x.example/webhooks/faceio".into(),
+                ),
+                ("FaceioEndpoints".into(), "staging, eu-1".into()),
+            ],
+        );
+        assert_eq!(stack.endpoints(faceio), ["staging", "eu-1"]);
+        assert_eq!(
+            stack.endpoint_url(faceio, "eu-1").unwrap(),
+            "https://x.example/webhooks/faceio/eu-1"
+        );
+        assert_eq!(
+            stack.endpoint_url(faceio, "default").unwrap(),
+            "https://x.example/webhooks/faceio"
+        );
+        let amani = registry::find("amani").unwrap();
+        assert!(stack.endpoints(amani).is_empty());
     }
 }

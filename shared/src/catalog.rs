@@ -28,7 +28,13 @@ pub struct Setting {
     pub help: &'static str,
     /// Its value in the local stack (`make dev`, the end-to-end suite), when it needs one.
     pub dev: Option<&'static str>,
+    /// Its value for the local stack's second endpoint ([`DEV_ENDPOINT`]), when that has its own.
+    pub dev_endpoint: Option<&'static str>,
 }
+
+/// The local stack's endpoint besides `default` (`make dev`): every provider has it, with its own
+/// secret ([`Catalog::dev_endpoint_secret`]) and, where the provider has settings, its own values.
+pub const DEV_ENDPOINT: &str = "staging";
 
 /// Signs deliveries the way the provider does.
 pub trait Signer: Send + Sync + fmt::Debug {
@@ -171,6 +177,51 @@ pub trait Catalog: Send + Sync {
             .iter()
             .filter_map(|setting| setting.dev.map(|value| (setting.env, value)))
             .collect()
+    }
+
+    /// What configures the local stack's second endpoint ([`DEV_ENDPOINT`]) on top of
+    /// [`Catalog::dev_env`]: its name in `WEBHOOK_ENDPOINTS` and its own setting values
+    /// (`FACEIO_APP_ID_BY_ENDPOINT=staging=…`).
+    fn dev_endpoint_env(&self) -> Vec<(String, String)> {
+        use crate::config::{BY_ENDPOINT_SUFFIX, ENDPOINTS_ENV};
+        std::iter::once((ENDPOINTS_ENV.to_owned(), DEV_ENDPOINT.to_owned()))
+            .chain(self.settings().iter().filter_map(|setting| {
+                setting.dev_endpoint.map(|value| {
+                    (
+                        format!("{}{BY_ENDPOINT_SUFFIX}", setting.env),
+                        format!("{DEV_ENDPOINT}={value}"),
+                    )
+                })
+            }))
+            .collect()
+    }
+
+    /// The local stack's settings of its endpoint `endpoint` ([`crate::endpoint::DEFAULT`] or
+    /// [`DEV_ENDPOINT`]; any other has the default's), as that function would read them.
+    fn dev_settings(&self, endpoint: &str) -> Env {
+        let mut env = Env::from_pairs(self.dev_env());
+        for (name, value) in self.dev_endpoint_env() {
+            env.set(&name, &value);
+        }
+        // The catalogue's own `<endpoint>=<value>` entries always read.
+        env.for_endpoint(endpoint).unwrap_or(env)
+    }
+
+    /// The secret the local stack puts in place for its second endpoint: another value than the
+    /// default endpoint's.
+    fn dev_endpoint_secret(&self) -> String {
+        format!("{}-{DEV_ENDPOINT}", self.dev_secret())
+    }
+
+    /// The Secrets Manager secret of endpoint `endpoint` when the function's
+    /// `WEBHOOK_ENDPOINT_SECRET_PREFIX` is not set: [`Catalog::secret_id`] for `default`,
+    /// `webhooks/<provider>/<endpoint>` for any other.
+    fn endpoint_secret_id(&self, endpoint: &str) -> String {
+        if endpoint == crate::endpoint::DEFAULT {
+            self.secret_id()
+        } else {
+            format!("{}/{endpoint}", self.secret_id())
+        }
     }
 }
 

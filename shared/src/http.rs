@@ -288,7 +288,7 @@ impl FrontDoor {
         };
         let mut event = match self {
             Self::HttpApiV2 => http_api_event(&format!("POST {path}"), "local.execute-api", path),
-            Self::FunctionUrl => http_api_event("$default", "local.lambda-url", "/"),
+            Self::FunctionUrl => http_api_event("$default", "local.lambda-url", path),
             Self::RestApiV1 => rest_api_event(path),
             Self::Alb | Self::AlbMultiValue => json!({
                 "requestContext": {

@@ -674,7 +674,11 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(
             rejected["dimensions"],
-            json!([["provider"], ["provider", "endpoint"], ["provider", "reason"]])
+            json!([
+                ["provider"],
+                ["provider", "endpoint"],
+                ["provider", "reason"]
+            ])
         );
         let stored = metrics
             .iter()
@@ -683,7 +687,11 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(
             stored["dimensions"],
-            json!([["provider"], ["provider", "endpoint"], ["provider", "source"]])
+            json!([
+                ["provider"],
+                ["provider", "endpoint"],
+                ["provider", "source"]
+            ])
         );
     }
 

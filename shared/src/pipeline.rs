@@ -128,9 +128,19 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         {
             metrics::record_endpoint(&endpoint.name);
         }
-        let endpoint_name = endpoint.map_or("", |endpoint| endpoint.name.as_str());
+        // A made-up name is logged as asked for, cut short.
+        let asked: String;
+        let endpoint_name = if let Some(endpoint) = endpoint {
+            endpoint.name.as_str()
+        } else {
+            asked = name.chars().take(2 * endpoint::MAX_NAME_BYTES).collect();
+            &asked
+        };
         let stored = match endpoint {
-            Some(endpoint) => self.store_event(endpoint, request, &request_id, budget).await,
+            Some(endpoint) => {
+                self.store_event(endpoint, request, &request_id, budget)
+                    .await
+            }
             None => Err(Refusal::UnknownEndpoint),
         };
         let response = stored

@@ -11,8 +11,8 @@ use lambda_runtime::{Context, Error, LambdaEvent, service_fn};
 
 use crate::budget::Budget;
 use crate::clock::now_ms;
+use crate::config::Endpoints;
 use crate::config::{ConfigError, Env, Settings};
-use crate::endpoint::Endpoints;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::metrics::{self, Emf, Emitter, Measurements, Metric};
 use crate::pipeline::Pipeline;
@@ -113,27 +113,29 @@ where
     };
 
     // Cold start: load the secrets and open both connections in parallel, for a short while.
-    let all_secrets = std::iter::once(("default", &secrets))
-        .chain(others.iter().map(|(name, _, cached)| (name.as_str(), cached)));
+    let all_secrets = std::iter::once(("default", &secrets)).chain(
+        others
+            .iter()
+            .map(|(name, _, cached)| (name.as_str(), cached)),
+    );
     let warm_secrets = futures_util::future::join_all(
         all_secrets.map(|(name, cached)| async move { (name, cached.warm().await) }),
     );
-    match Budget::from_now(WARM_UP)
+    if let Some((loaded, ())) = Budget::from_now(WARM_UP)
         .run(async { tokio::join!(warm_secrets, table.warm()) })
         .await
     {
-        Some((loaded, ())) => {
-            for (endpoint, result) in loaded {
-                if let Err(error) = result {
-                    tracing::warn!(provider = P::NAME, endpoint, error = %error, "secret not loaded at start-up; will retry per request");
-                }
+        for (endpoint, result) in loaded {
+            if let Err(error) = result {
+                tracing::warn!(provider = P::NAME, endpoint, error = %error, "secret not loaded at start-up; will retry per request");
             }
         }
-        None => tracing::warn!(
+    } else {
+        tracing::warn!(
             provider = P::NAME,
             "warm-up not done within {} ms; carrying on",
             WARM_UP.as_millis()
-        ),
+        );
     }
 
     let store = WithFallback::new(table, queue);

@@ -20,7 +20,8 @@ fn delivery(path: &str, body: &[u8], secret: &str) -> HttpRequest {
         .signer(&Env::from_pairs([]), Secret::new(secret.to_owned()))
         .unwrap();
     let (name, value) = signer.header(body, NOW, false);
-    let mut request = api_gateway_event("POST", body, [(name.as_str(), value.as_str())], false, "r");
+    let mut request =
+        api_gateway_event("POST", body, [(name.as_str(), value.as_str())], false, "r");
     request.raw_path = Some(path.to_owned());
     request
 }
@@ -40,7 +41,11 @@ async fn one_event_to_two_webhooks_is_two_deliveries_each_stored_once() {
     )
     .with_clock(Clock::Fixed(NOW * 1000));
     let sample = CATALOG
-        .sample("door.state", &Fresh::new(NOW, [7; 32]), &Env::from_pairs([]))
+        .sample(
+            "door.state",
+            &Fresh::new(NOW, [7; 32]),
+            &Env::from_pairs([]),
+        )
         .unwrap();
     let body = &sample.body;
     let site_1 = "/webhooks/alocity";
@@ -61,12 +66,18 @@ async fn one_event_to_two_webhooks_is_two_deliveries_each_stored_once() {
     }
     let records = app.store().records();
     assert_eq!(records.len(), 2);
-    let (first, second) = (records.values().next().unwrap(), records.values().nth(1).unwrap());
+    let (first, second) = (
+        records.values().next().unwrap(),
+        records.values().nth(1).unwrap(),
+    );
     assert_eq!(first.idempotency_key, second.idempotency_key);
     let mut endpoints = [first.endpoint.as_str(), second.endpoint.as_str()];
     endpoints.sort_unstable();
     assert_eq!(endpoints, ["default", "site-2"]);
     let key = &first.idempotency_key;
-    assert!(records.contains_key(&format!("alocity#{key}")), "{records:?}");
+    assert!(
+        records.contains_key(&format!("alocity#{key}")),
+        "{records:?}"
+    );
     assert!(records.contains_key(&format!("alocity/site-2#{key}")));
 }

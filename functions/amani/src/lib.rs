@@ -291,12 +291,15 @@ const SETTINGS: &[Setting] = &[
         help: "Amani only: how the webhook is authenticated, signature or token [default: \
                signature]",
         dev: Some("signature"),
+        // The local stack's second endpoint shows the other mode.
+        dev_endpoint: Some("token"),
     },
     Setting {
         env: TOKEN_HEADER_VAR,
         flag: "token-header",
         help: "Amani token mode only: the header carrying the token [default: Webhook-Token]",
         dev: None,
+        dev_endpoint: None,
     },
 ];
 

@@ -204,6 +204,8 @@ const SETTINGS: &[Setting] = &[Setting {
     flag: "app-id",
     help: "FACEIO only: the application id put in generated bodies",
     dev: Some(DEV_APP_ID),
+    // Another application, so that a delivery for one is refused by the other.
+    dev_endpoint: Some("local-faceio-app-staging"),
 }];
 
 /// What the tools know of the provider.

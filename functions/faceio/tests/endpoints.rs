@@ -49,7 +49,9 @@ fn faceio(app_id: &str) -> Faceio {
     }
 }
 
-fn pipeline(lookups: &Arc<AtomicUsize>) -> Pipeline<Faceio, Counted, MemoryStore, MemoryQuarantine> {
+fn pipeline(
+    lookups: &Arc<AtomicUsize>,
+) -> Pipeline<Faceio, Counted, MemoryStore, MemoryQuarantine> {
     Pipeline::new(
         faceio("app-prod"),
         Counted::new("token-prod", lookups),
@@ -83,21 +85,61 @@ async fn each_endpoint_verifies_with_its_own_token_and_application() {
     let app = pipeline(&Arc::default());
     for (path, app_id, token, status, reason) in [
         ("/webhooks/faceio", "app-prod", "token-prod", 200, None),
-        ("/webhooks/faceio/default", "app-prod", "token-prod", 200, None),
-        ("/webhooks/faceio/staging", "app-staging", "token-staging", 200, None),
+        (
+            "/webhooks/faceio/default",
+            "app-prod",
+            "token-prod",
+            200,
+            None,
+        ),
+        (
+            "/webhooks/faceio/staging",
+            "app-staging",
+            "token-staging",
+            200,
+            None,
+        ),
         // Signed for one endpoint, sent to the other.
-        ("/webhooks/faceio/staging", "app-staging", "token-prod", 401, Some("token_mismatch")),
-        ("/webhooks/faceio", "app-prod", "token-staging", 401, Some("token_mismatch")),
+        (
+            "/webhooks/faceio/staging",
+            "app-staging",
+            "token-prod",
+            401,
+            Some("token_mismatch"),
+        ),
+        (
+            "/webhooks/faceio",
+            "app-prod",
+            "token-staging",
+            401,
+            Some("token_mismatch"),
+        ),
         // The right token, but the other endpoint's application.
-        ("/webhooks/faceio/staging", "app-prod", "token-staging", 401, Some("wrong_app")),
-        ("/webhooks/faceio", "app-staging", "token-prod", 401, Some("wrong_app")),
+        (
+            "/webhooks/faceio/staging",
+            "app-prod",
+            "token-staging",
+            401,
+            Some("wrong_app"),
+        ),
+        (
+            "/webhooks/faceio",
+            "app-staging",
+            "token-prod",
+            401,
+            Some("wrong_app"),
+        ),
     ] {
         let label = format!("{path} {app_id} {token}");
         let (response, measured) =
             handle_measured(&app, delivery(path, app_id, token, "r"), &label).await;
         assert_eq!(response.status_code, status, "{label}: {}", response.body);
         if let Some(reason) = reason {
-            assert_eq!(response_json(&response), json!({ "error": reason }), "{label}");
+            assert_eq!(
+                response_json(&response),
+                json!({ "error": reason }),
+                "{label}"
+            );
         }
         let endpoint = webhook_core::endpoint::in_path(path, "faceio");
         assert_eq!(measured.endpoint(), Some(endpoint), "{label}");
@@ -144,7 +186,10 @@ async fn an_unknown_endpoint_is_404_without_a_secret_lookup_or_an_endpoint_dimen
         let (response, measured) =
             handle_measured(&app, delivery(path, "app-prod", "token-prod", "r"), path).await;
         assert_eq!(response.status_code, 404, "{path}");
-        assert_eq!(response_json(&response), json!({"error": "unknown_endpoint"}));
+        assert_eq!(
+            response_json(&response),
+            json!({"error": "unknown_endpoint"})
+        );
         assert_eq!(measured.endpoint(), None, "{path}");
     }
     assert!(app.store().is_empty());

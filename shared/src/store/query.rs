@@ -120,7 +120,7 @@ impl ScanPage {
 }
 
 /// The attributes the tamper audit needs: those every event has, and its body and signature.
-const AUDIT_ATTRIBUTES: [&str; 11] = [
+const AUDIT_ATTRIBUTES: [&str; 12] = [
     REQUIRED_ATTRIBUTES[0],
     REQUIRED_ATTRIBUTES[1],
     REQUIRED_ATTRIBUTES[2],
@@ -132,6 +132,8 @@ const AUDIT_ATTRIBUTES: [&str; 11] = [
     attr::BODY_S3_BUCKET,
     attr::BODY_S3_KEY,
     attr::SIGNATURE,
+    // Which endpoint's secret re-checks it.
+    attr::ENDPOINT,
 ];
 
 /// Reads events from the table: index queries, single items, and scans for audits.
@@ -209,14 +211,15 @@ impl EventReader {
         &self.table
     }
 
-    /// Events of `provider` received on UTC `day` within `window`, newest first, at most
-    /// `limit`; only `event_code` when given. Index attributes only (no body).
+    /// Events of `scope` (a provider's endpoint, [`schema::scope`]) received on UTC `day` within
+    /// `window`, newest first, at most `limit`; only `event_code` when given. Index attributes
+    /// only (no body).
     ///
     /// # Errors
     /// The query failed.
     pub async fn query_day(
         &self,
-        provider: &str,
+        scope: &str,
         day: &str,
         window: &TimeWindow,
         event_code: Option<&str>,
@@ -230,10 +233,7 @@ impl EventReader {
             .key_condition_expression("#p = :p AND #r BETWEEN :from AND :to")
             .expression_attribute_names("#p", attr::PROVIDER_DAY)
             .expression_attribute_names("#r", attr::RECEIVED_AT)
-            .expression_attribute_values(
-                ":p",
-                AttributeValue::S(schema::provider_day(provider, day)),
-            )
+            .expression_attribute_values(":p", AttributeValue::S(schema::provider_day(scope, day)))
             .expression_attribute_values(":from", AttributeValue::S(window.from_text()))
             .expression_attribute_values(":to", AttributeValue::S(window.to_text()))
             .scan_index_forward(false);
@@ -252,14 +252,14 @@ impl EventReader {
         .await
     }
 
-    /// Events about `subject` of `provider`, newest first, at most `limit`. Index attributes
-    /// only (no body).
+    /// Events about `subject` of `scope` (a provider's endpoint, [`schema::scope`]), newest
+    /// first, at most `limit`. Index attributes only (no body).
     ///
     /// # Errors
     /// The query failed.
     pub async fn query_subject(
         &self,
-        provider: &str,
+        scope: &str,
         subject: &str,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, ReadError> {
@@ -272,7 +272,7 @@ impl EventReader {
             .expression_attribute_names("#s", attr::PROVIDER_SUBJECT)
             .expression_attribute_values(
                 ":s",
-                AttributeValue::S(schema::provider_subject(provider, subject)),
+                AttributeValue::S(schema::provider_subject(scope, subject)),
             )
             .scan_index_forward(false);
         self.collect_query(request, true, limit, &format!("query {INDEX_BY_SUBJECT}"))
@@ -496,7 +496,7 @@ mod tests {
         assert_eq!(
             projection,
             "#pk, #provider, #idempotency_key, #event_code, #received_at, #record_type, \
-             #secret_version, #body, #body_s3_bucket, #body_s3_key, #signature"
+             #secret_version, #body, #body_s3_bucket, #body_s3_key, #signature, #endpoint"
         );
         assert_eq!(names["#signature"], "signature");
         assert_eq!(names.len(), AUDIT_ATTRIBUTES.len());

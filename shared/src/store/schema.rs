@@ -234,9 +234,15 @@ mod tests {
         assert_eq!(scope("faceio", "staging"), "faceio/staging");
         let staging = scope("faceio", "staging");
         assert_eq!(event_pk(&staging, "k"), "faceio/staging#k");
-        assert_eq!(provider_day(&staging, "2026-12-02"), "faceio/staging#2026-12-02");
+        assert_eq!(
+            provider_day(&staging, "2026-12-02"),
+            "faceio/staging#2026-12-02"
+        );
         assert_eq!(provider_subject(&staging, "f1"), "faceio/staging#f1");
-        assert_ne!(event_pk(&scope("faceio", "default"), "k"), event_pk(&staging, "k"));
+        assert_ne!(
+            event_pk(&scope("faceio", "default"), "k"),
+            event_pk(&staging, "k")
+        );
     }
 
     #[test]

@@ -175,9 +175,7 @@ impl Fields {
 impl StoredEvent {
     /// The endpoint it came to: [`crate::endpoint::DEFAULT`] for an item without one.
     pub fn endpoint(&self) -> &str {
-        self.endpoint
-            .as_deref()
-            .unwrap_or(crate::endpoint::DEFAULT)
+        self.endpoint.as_deref().unwrap_or(crate::endpoint::DEFAULT)
     }
 
     /// The event stored as `item`.
