@@ -167,8 +167,8 @@ cat >&2 <<EOF
 
 [dev] functions (POST):
 $(for bin in "${BINARIES[@]}"; do printf '        http://127.0.0.1:%s/lambda-url/%s/\n' "${WATCH_PORT}" "${bin}"; done)
-[dev] endpoints besides default (webhooks endpoints; webhooks send <provider> --endpoint <name>):
-$(python3 scripts/registry.py endpoint-urls "${WATCH_PORT}" | sed 's/^/        /')
+[dev] every endpoint, its URL and secret (webhooks endpoints; webhooks send <provider> --endpoint staging):
+$("${CARGO_TARGET_DIR:-${ROOT}/target}/debug/webhooks" endpoints 2>/dev/null | sed 's/^/        /')
 [dev] local AWS endpoint: ${AWS_ENDPOINT_URL} (table ${EVENTS_TABLE}, bucket ${PAYLOAD_BUCKET}; dummy credentials test/test, us-east-1)
 [dev] fallback queue: ${FALLBACK_QUEUE_URL} (dead-letter queue ${FALLBACK_QUEUE}-dlq), drained into webhook-drain
       by scripts/drain_pump.py (log: ${RUN_DIR}/drain-pump.log)

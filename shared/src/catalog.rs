@@ -181,7 +181,7 @@ pub trait Catalog: Send + Sync {
 
     /// What configures the local stack's second endpoint ([`DEV_ENDPOINT`]) on top of
     /// [`Catalog::dev_env`]: its name in `WEBHOOK_ENDPOINTS` and its own setting values
-    /// (`FACEIO_APP_ID_BY_ENDPOINT=staging=…`).
+    /// (`FACEIO_APP_ID_BY_ENDPOINT=staging:…`).
     fn dev_endpoint_env(&self) -> Vec<(String, String)> {
         use crate::config::{BY_ENDPOINT_SUFFIX, ENDPOINTS_ENV};
         std::iter::once((ENDPOINTS_ENV.to_owned(), DEV_ENDPOINT.to_owned()))
@@ -189,7 +189,7 @@ pub trait Catalog: Send + Sync {
                 setting.dev_endpoint.map(|value| {
                     (
                         format!("{}{BY_ENDPOINT_SUFFIX}", setting.env),
-                        format!("{DEV_ENDPOINT}={value}"),
+                        format!("{DEV_ENDPOINT}:{value}"),
                     )
                 })
             }))
@@ -203,7 +203,7 @@ pub trait Catalog: Send + Sync {
         for (name, value) in self.dev_endpoint_env() {
             env.set(&name, &value);
         }
-        // The catalogue's own `<endpoint>=<value>` entries always read.
+        // The catalogue's own `<endpoint>:<value>` entries always read.
         env.for_endpoint(endpoint).unwrap_or(env)
     }
 

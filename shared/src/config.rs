@@ -220,8 +220,8 @@ impl Settings {
 // - `WEBHOOK_ENDPOINTS`: the names of a function's endpoints besides `default`, comma-separated.
 // - `WEBHOOK_ENDPOINT_SECRET_PREFIX`: endpoint `<name>` reads the secret `<prefix><name>`
 //   (default `webhooks/<provider>/`; the template sets `<stack>/webhooks/<provider>/`).
-// - `<VARIABLE>_BY_ENDPOINT`: `<name>=<value>,…` gives endpoint `<name>` its own value of a
-//   provider setting (`FACEIO_APP_ID_BY_ENDPOINT=staging=app-2`); an endpoint not listed has the
+// - `<VARIABLE>_BY_ENDPOINT`: `<name>:<value>,…` gives endpoint `<name>` its own value of a
+//   provider setting (`FACEIO_APP_ID_BY_ENDPOINT=staging:app-2`); an endpoint not listed has the
 //   function's value.
 
 /// The variable listing the endpoints besides [`DEFAULT`].
@@ -321,8 +321,8 @@ fn by_endpoint(env: &Env) -> Result<Vec<ByEndpoint>, ConfigError> {
                 problem,
             };
             let (name, value) = entry
-                .split_once('=')
-                .ok_or_else(|| bad(format!("has {entry:?}; expected <endpoint>=<value>")))?;
+                .split_once(':')
+                .ok_or_else(|| bad(format!("has {entry:?}; expected <endpoint>:<value>")))?;
             let (name, value) = (name.trim(), value.trim());
             check_name(name).map_err(&bad)?;
             if value.is_empty() || values.insert(name.to_owned(), value.to_owned()).is_some() {
@@ -339,7 +339,7 @@ impl Env {
     /// `<VARIABLE>_BY_ENDPOINT` entry for `name` as the value of `<VARIABLE>`.
     ///
     /// # Errors
-    /// A `*_BY_ENDPOINT` variable that does not read as `<endpoint>=<value>,…`.
+    /// A `*_BY_ENDPOINT` variable that does not read as `<endpoint>:<value>,…`.
     pub fn for_endpoint(&self, name: &str) -> Result<Env, ConfigError> {
         let mut env = self.clone();
         if name == DEFAULT {
@@ -480,7 +480,7 @@ mod tests {
             (ENDPOINTS_ENV, "Staging", ENDPOINTS_ENV),
             (
                 "FACEIO_APP_ID_BY_ENDPOINT",
-                "other=app",
+                "other:app",
                 "FACEIO_APP_ID_BY_ENDPOINT",
             ),
             (
@@ -490,12 +490,12 @@ mod tests {
             ),
             (
                 "FACEIO_APP_ID_BY_ENDPOINT",
-                "staging=",
+                "staging:",
                 "FACEIO_APP_ID_BY_ENDPOINT",
             ),
             (
                 "FACEIO_APP_ID_BY_ENDPOINT",
-                "staging=a,staging=b",
+                "staging:a,staging:b",
                 "FACEIO_APP_ID_BY_ENDPOINT",
             ),
         ] {
@@ -513,7 +513,7 @@ mod tests {
         let env = Env::from_pairs([
             (ENDPOINTS_ENV, "staging,eu"),
             ("FACEIO_APP_ID", "app-default"),
-            ("FACEIO_APP_ID_BY_ENDPOINT", "staging = app-staging"),
+            ("FACEIO_APP_ID_BY_ENDPOINT", "staging : app-staging"),
         ]);
         Endpoints::from_env(&env, "faceio").unwrap();
         let app_id = |endpoint: &str| {

@@ -677,15 +677,17 @@ FUNCTION_SETTINGS = {
     "EVENTS_TABLE", "STORE_DEADLINE_MS", "TIMESTAMP_TOLERANCE_SECS", "WEBHOOK_SECRET_ID",
     "SECRET_CACHE_TTL_SECS", "RUST_LOG", "RETENTION_DAYS", "MAX_BODY_BYTES", "PAYLOAD_BUCKET",
     "PAYLOAD_OFFLOAD_BYTES", "FALLBACK_QUEUE_URL", "QUARANTINE", "QUARANTINE_PER_MINUTE",
-    "QUARANTINE_BYTES_PER_MINUTE",
+    "QUARANTINE_BYTES_PER_MINUTE", "WEBHOOK_ENDPOINTS", "WEBHOOK_ENDPOINT_SECRET_PREFIX",
 } | {setting["env"] for provider in registry.providers() for setting in provider["settings"]}
+# Per-endpoint settings (`FACEIO_APP_ID_BY_ENDPOINT=staging=…`) end with this.
+BY_ENDPOINT = "_BY_ENDPOINT"
 
 
 def start_instance(processes: Processes, inst: Instance, extra: tuple[str, ...] = ()) -> None:
     """`cargo lambda watch` on its own port, with `extra` arguments. Env reaches the functions
     both by inheritance and by --env-file (which wins over inherited values)."""
     env_file = processes.log_dir / f"watch-{inst.name}.env"
-    fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in FUNCTION_SETTINGS]
+    fn_keys = [k for k in inst.env if k.startswith("AWS_") or k in FUNCTION_SETTINGS or k.endswith(BY_ENDPOINT)]
     env_file.write_text("".join(f"{k}={inst.env[k]}\n" for k in sorted(fn_keys)))
     argv = [str(CARGO_LAMBDA), "lambda", "watch",
             "--invoke-address", "127.0.0.1", "--invoke-port", str(inst.port),
