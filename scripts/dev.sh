@@ -109,13 +109,16 @@ mapfile -t DEV_SETTINGS < <(python3 scripts/registry.py dev-env)
 # Every function also serves a second endpoint, /webhooks/<provider>/staging, with its own secret
 # (webhooks/<provider>/staging) and, for FACEIO and Amani, its own settings (README, "Several
 # endpoints per provider"). DEV_ENDPOINTS= make dev serves the default endpoint only.
+DEV_ENDPOINT_SETTINGS=()
 if [[ -z "${DEV_ENDPOINTS+set}" || -n "${DEV_ENDPOINTS}" ]]; then
   mapfile -t DEV_ENDPOINT_SETTINGS < <(python3 scripts/registry.py dev-endpoint-env)
-  DEV_SETTINGS+=("${DEV_ENDPOINT_SETTINGS[@]}")
 fi
 ENDPOINT_NAMES=()
-for setting in "${DEV_SETTINGS[@]}"; do
+ENDPOINT_SECRETS=()
+for setting in "${DEV_ENDPOINT_SETTINGS[@]}"; do
   ENDPOINT_NAMES+=("${setting%%=*}")
+  DEV_SETTINGS+=("${setting}")
+  ENDPOINT_SECRETS=(--endpoint-secrets)
 done
 for setting in "${DEV_SETTINGS[@]}"; do
   name="${setting%%=*}"
@@ -134,7 +137,7 @@ setsid "${MOTO_SERVER}" -H "${DEV_BIND}" -p "${MOTO_PORT}" >"${RUN_DIR}/moto.log
 PIDS+=("$!")
 
 "${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" --table "${EVENTS_TABLE}" \
-  --bucket "${PAYLOAD_BUCKET}" --queue "${FALLBACK_QUEUE}"
+  --bucket "${PAYLOAD_BUCKET}" --queue "${FALLBACK_QUEUE}" "${ENDPOINT_SECRETS[@]}"
 FALLBACK_QUEUE_URL="$("${MOTO_PY}" "${ROOT}/scripts/local_aws.py" --endpoint "${AWS_ENDPOINT_URL}" \
   --queue "${FALLBACK_QUEUE}" --print-queue-url)"
 export FALLBACK_QUEUE_URL

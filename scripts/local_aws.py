@@ -95,14 +95,14 @@ TABLE_DEFINITION: dict[str, Any] = {
 TTL_SPECIFICATION: dict[str, Any] = {"AttributeName": "expires_at", "Enabled": True}
 
 
-def dev_secrets() -> dict[str, str]:
+def dev_secrets(endpoints: bool = False) -> dict[str, str]:
     """Development secrets, secret id -> SecretString (the provider's secret as plain text): each
-    provider's default secret id and local secret, and those of its second endpoint (`staging`:
-    webhooks/<provider>/staging), from the registry (`webhooks providers`)."""
+    provider's default secret id and local secret, from the registry (`webhooks providers`); with
+    `endpoints`, also those of its second endpoint (`staging`: webhooks/<provider>/staging)."""
     sys.path.insert(0, str(os.path.dirname(os.path.abspath(__file__))))
     import registry
 
-    return registry.dev_secrets()
+    return registry.dev_secrets(endpoints)
 
 
 def table_definition(table_name: str = DEFAULT_TABLE) -> dict[str, Any]:
@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fallback queue name; its dead-letter queue is <name>-dlq (default %(default)s)")
     parser.add_argument("--reset-secrets", action="store_true",
                         help="overwrite existing secrets with the development values")
+    parser.add_argument("--endpoint-secrets", action="store_true",
+                        help="also create the secrets of each provider's second endpoint (staging)")
     parser.add_argument("--print-table-definition", action="store_true",
                         help="print the CreateTable request as JSON and exit (no AWS calls)")
     parser.add_argument("--print-queue-url", action="store_true",
@@ -284,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"queue {args.queue}: {'created' if created else 'already exists'} "
           f"(dead-letter queue {dead_letter_queue(args.queue)} after {QUEUE_MAX_RECEIVE_COUNT} receives)")
     print(f"  FALLBACK_QUEUE_URL = {url}")
-    values = ensure_secrets(args.endpoint, reset=args.reset_secrets)
+    values = ensure_secrets(args.endpoint, dev_secrets(args.endpoint_secrets), reset=args.reset_secrets)
     print("secrets (Secrets Manager, SecretString):")
     width = max(len(n) for n in values)
     for name, value in values.items():

@@ -74,7 +74,7 @@ def dev_endpoint_env() -> dict[str, str]:
     return env
 
 
-def dev_secrets(endpoints: bool = True) -> dict[str, str]:
+def dev_secrets(endpoints: bool = False) -> dict[str, str]:
     """Secret id -> the secret the local stack puts there: each provider's default one and, with
     `endpoints`, its second endpoint's."""
     secrets = {provider["secret_id"]: provider["dev_secret"] for provider in providers()}

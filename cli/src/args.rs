@@ -442,10 +442,11 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Read the secrets from this Secrets Manager secret (needs --provider and --endpoint)
-    /// [default: --stack's output <Provider>SecretArn, or
-    /// <stack>/webhooks/<provider>/<endpoint>; else webhooks/<provider>[/<endpoint>]].
-    #[arg(long, value_name = "ID", requires_all = ["provider", "endpoint"])]
+    /// Read the secrets from this Secrets Manager secret (needs --provider; it then verifies
+    /// what came to every endpoint, or to --endpoint's) [default: --stack's output
+    /// <Provider>SecretArn, or <stack>/webhooks/<provider>/<endpoint>; else
+    /// webhooks/<provider>[/<endpoint>]].
+    #[arg(long, value_name = "ID", requires = "provider")]
     pub secret_id: Option<String>,
 
     /// Publish the promotion's metrics (Promoted, Stored, Duplicate, Conflict, StoreLatencyMs
@@ -577,10 +578,10 @@ pub struct ReverifyArgs {
     #[command(flatten)]
     pub window: WindowArgs,
 
-    /// Read the secrets from this Secrets Manager secret (needs --provider and --endpoint)
-    /// [default: --stack's output <Provider>SecretArn, or <stack>/webhooks/<provider>/<endpoint>;
-    /// else webhooks/<provider>[/<endpoint>]].
-    #[arg(long, value_name = "ID", requires_all = ["provider", "endpoint"])]
+    /// Read the secrets from this Secrets Manager secret (needs --provider; it then checks every
+    /// endpoint's events, or --endpoint's) [default: --stack's output <Provider>SecretArn, or
+    /// <stack>/webhooks/<provider>/<endpoint>; else webhooks/<provider>[/<endpoint>]].
+    #[arg(long, value_name = "ID", requires = "provider")]
     pub secret_id: Option<String>,
 
     /// List every checked event, not only those that no longer match.

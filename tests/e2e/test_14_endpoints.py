@@ -39,7 +39,7 @@ def endpoints(processes, webhooks_bin):
     moto_proc, endpoint = start_moto(processes, "endpoints-moto", MOTO_SERVER)
     local_aws.create_table(endpoint, TABLE)
     local_aws.create_bucket(endpoint, BUCKET)
-    local_aws.ensure_secrets(endpoint, registry.dev_secrets(), reset=True)
+    local_aws.ensure_secrets(endpoint, registry.dev_secrets(endpoints=True), reset=True)
     env = {
         **local_aws_env(endpoint, ("CARGO_LAMBDA_", "WEBHOOK_", "PAYLOAD_", "FALLBACK_QUEUE_URL",
                                    "QUARANTINE", "FACEIO_", "AMANI_")),

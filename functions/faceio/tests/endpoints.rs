@@ -230,3 +230,41 @@ async fn a_function_with_only_the_default_endpoint_adds_no_endpoint_dimension() 
     .await;
     assert_eq!(response.status_code, 404);
 }
+
+#[tokio::test]
+async fn a_known_endpoint_whose_secret_is_missing_is_503_and_the_others_still_verify() {
+    let app = Pipeline::new(
+        faceio("app-prod"),
+        MemorySecrets::new([VersionedSecret::current("token-prod")]),
+        MemoryStore::new(),
+        64 * 1024,
+    )
+    .with_endpoint(
+        "staging",
+        faceio("app-staging"),
+        MemorySecrets::failing(SecretError::NotUsable("no such secret".into())),
+    );
+    let (response, _) = handle_measured(
+        &app,
+        delivery(
+            "/webhooks/faceio/staging",
+            "app-staging",
+            "token-staging",
+            "r",
+        ),
+        "missing secret",
+    )
+    .await;
+    assert_eq!(response.status_code, 503);
+    assert_eq!(
+        response_json(&response),
+        json!({"error": "secrets_unavailable"})
+    );
+    let (response, _) = handle_measured(
+        &app,
+        delivery("/webhooks/faceio", "app-prod", "token-prod", "r"),
+        "default",
+    )
+    .await;
+    assert_eq!(response.status_code, 200);
+}

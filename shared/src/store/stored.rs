@@ -173,9 +173,19 @@ impl Fields {
 }
 
 impl StoredEvent {
-    /// The endpoint it came to: [`crate::endpoint::DEFAULT`] for an item without one.
+    /// The endpoint it came to: its `endpoint` attribute, else what its key's scope names (an
+    /// index query does not project the attribute; `<provider>/<endpoint>#…`), else
+    /// [`crate::endpoint::DEFAULT`] (an item written before endpoints existed).
     pub fn endpoint(&self) -> &str {
-        self.endpoint.as_deref().unwrap_or(crate::endpoint::DEFAULT)
+        if let Some(endpoint) = self.endpoint.as_deref() {
+            return endpoint;
+        }
+        let scope = self.pk.split('#').next().unwrap_or_default();
+        scope
+            .strip_prefix(self.provider.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|endpoint| !endpoint.is_empty())
+            .unwrap_or(crate::endpoint::DEFAULT)
     }
 
     /// The event stored as `item`.
@@ -354,6 +364,25 @@ mod tests {
             (None, None, None)
         );
         assert!(event.other.is_empty());
+        assert_eq!(event.endpoint(), "default");
+    }
+
+    #[test]
+    fn the_endpoint_is_the_attribute_else_the_key_s_scope() {
+        let mut item = minimal();
+        item.insert(attr::PK.to_owned(), s("amani/eu-1#k"));
+        assert_eq!(
+            StoredEvent::from_item(item.clone()).unwrap().endpoint(),
+            "eu-1"
+        );
+        item.insert(attr::ENDPOINT.to_owned(), s("staging"));
+        assert_eq!(StoredEvent::from_item(item).unwrap().endpoint(), "staging");
+        let mut conflict = minimal();
+        conflict.insert(attr::PK.to_owned(), s("amani#k#conflict#ab"));
+        assert_eq!(
+            StoredEvent::from_item(conflict).unwrap().endpoint(),
+            "default"
+        );
     }
 
     #[test]
