@@ -8,7 +8,13 @@
 #   tools  install the pinned tools into git-ignored venvs (idempotent, stamp file per venv):
 #          .venv/sam (aws-sam-cli), .venv/lint (cfn-lint, pytest, pyyaml), .venv/checkov
 #          (checkov pins old packaging/networkx, so it lives alone), .venv/cargo-lambda (build only)
-#   lint   sam validate --lint, cfn-lint, checkov (no failed check; skips are in the template)
+#   lint   sam validate --lint, cfn-lint, checkov (no failed check; skips are in the template),
+#          then checkov again on the template with its Fn::ForEach loops expanded by SAM CLI for
+#          two endpoints on every provider (tests/template/sam_expand.py), and every resource the
+#          loops made among those it checked: checkov does not look into the loops of the
+#          template as written, so that second run is what checks the endpoint secrets and
+#          grants. (SAM CLI expands the loops itself only with language_extensions = true, which
+#          samconfig.toml sets and `sam build` below reads.)
 #   build  sam build --parameter-overrides Architecture=x86_64, then checks that every function
 #          has an x86-64 .aws-sam/build/<Function>/bootstrap (every rust-cargolambda function
 #          of the template, as tests/template/cfn_yaml.py lists them: the four receivers and
@@ -84,23 +90,21 @@ ensure_cargo_lambda() {
   fi
 }
 
-step_lint() {
-  offline_aws_env
-  log "sam validate --lint"
-  "${VENV_DIR}/sam/bin/sam" validate --lint --region us-east-1 --template-file template.yaml
-  log "cfn-lint template.yaml"
-  "${VENV_DIR}/lint/bin/cfn-lint" template.yaml
-  log "checkov -f template.yaml"
+# run_checkov FILE [LOGICAL_ID...]: no failed check, no parsing error, and every LOGICAL_ID among
+# the scanned resources.
+run_checkov() {
+  local file="$1"; shift
   local report
   report="$(mktemp)"
   # checkov exits 1 on failed checks; the summary below decides, and also fails on a template
   # that checkov could not parse (which would otherwise "pass" with nothing scanned).
-  "${VENV_DIR}/checkov/bin/checkov" -f template.yaml --framework cloudformation --skip-download \
+  "${VENV_DIR}/checkov/bin/checkov" -f "${file}" --framework cloudformation --skip-download \
       --compact -o json >"${report}" || true
-  "${VENV_DIR}/checkov/bin/python" - "${report}" <<'EOF'
+  "${VENV_DIR}/checkov/bin/python" - "${report}" "$@" <<'EOF'
 import json, sys
 with open(sys.argv[1], encoding="utf-8") as handle:
     text = handle.read()
+required = set(sys.argv[2:])
 try:
     data = json.loads(text)
 except json.JSONDecodeError:
@@ -114,12 +118,36 @@ for check in results.get("skipped_checks", []):
     skipped.setdefault(check["check_id"], []).append(check["resource"].split(".")[-1])
 for check_id, resources in sorted(skipped.items()):
     print(f"skipped {check_id} ({len(resources)}): {', '.join(resources)}")
+scanned = {check["resource"].split(".")[-1] for kind in ("passed_checks", "failed_checks", "skipped_checks")
+           for check in results.get(kind, [])}
 print(f"checkov: {summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped, "
       f"{summary['resource_count']} resources, {summary['parsing_errors']} parsing errors")
+if required - scanned:
+    sys.exit(f"checkov did not check {sorted(required - scanned)}")
 if summary["failed"] or summary["parsing_errors"] or not summary["resource_count"]:
     sys.exit(1)
 EOF
   rm -f "${report}"
+}
+
+step_lint() {
+  offline_aws_env
+  log "sam validate --lint"
+  "${VENV_DIR}/sam/bin/sam" validate --lint --region us-east-1 --template-file template.yaml
+  log "cfn-lint template.yaml"
+  "${VENV_DIR}/lint/bin/cfn-lint" template.yaml
+  log "checkov -f template.yaml"
+  run_checkov template.yaml
+  log "checkov on template.yaml expanded with two endpoints per provider (tests/template/sam_expand.py)"
+  local expanded loop_ids
+  expanded="$(mktemp --suffix=.json)"
+  loop_ids="$(mktemp)"
+  "${VENV_DIR}/sam/bin/python" tests/template/sam_expand.py --samconfig --endpoints sandbox,eu-1 \
+      --loop-ids "${loop_ids}" >"${expanded}"
+  [[ -s "${loop_ids}" ]] || { log "the loops made nothing"; return 1; }
+  # shellcheck disable=SC2046  # one logical id a line
+  run_checkov "${expanded}" $(cat "${loop_ids}")
+  rm -f "${expanded}" "${loop_ids}"
 }
 
 step_test() {

@@ -19,12 +19,22 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def language_extensions(config_dir: Path) -> bool:
+    """Whether `sam local start-api` expands AWS::LanguageExtensions (Fn::ForEach) itself: its
+    --language-extensions option as samconfig.toml's [default] sets it."""
+    from samcli.lib.config.samconfig import SamConfig
+
+    parameters = SamConfig(str(config_dir)).get_all(["local", "start-api"], "parameters", "default")
+    return bool(parameters.get("language_extensions", False))
+
+
 def resolved_environments(template: Path, env_vars: Path) -> dict[str, dict[str, str]]:
     from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
     from samcli.lib.providers.sam_function_provider import SamFunctionProvider
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-    stacks, _ = SamLocalStackProvider.get_stacks(str(template))
+    stacks, _ = SamLocalStackProvider.get_stacks(
+        str(template), language_extensions_enabled=language_extensions(template.parent))
     provider = SamFunctionProvider(stacks)
     runner = LocalLambdaRunner(local_runtime=None, function_provider=provider, cwd=str(template.parent),
                                real_path=str(template.parent), env_vars_values=json.loads(env_vars.read_text()))

@@ -1,6 +1,8 @@
 """env.json, the file for `sam local invoke/start-api --env-vars env.json`, gives every function a
 concrete value for every variable the template gives it, points all of them at an emulator a
 Docker container can reach, and names what scripts/local_aws.py creates (issue 12, section 2).
+It configures the endpoint default only: the endpoint lists and per-endpoint settings are empty,
+as the template's defaults are.
 
 `sam local` resolves a `!Ref` to a resource as the resource's logical id (`EVENTS_TABLE` would be
 "EventsTable"), and only sets the variables a function declares in template.yaml, so every
@@ -88,7 +90,12 @@ def test_every_variable_of_every_function_has_a_concrete_value(template, env_jso
     assert set(values) == set(declared), f"{logical_id}: no value for {sorted(set(declared) - set(values))}"
     names = set(template["Resources"]) | set(template["Parameters"])
     for name, value in values.items():
-        assert value.strip(), f"{logical_id} {name}: empty"
+        if not value:
+            # Only where the template's own value is empty by default: the endpoint list and the
+            # per-endpoint settings, with no endpoint besides default.
+            assert cfn_yaml.resolve(template, declared[name]) == "", f"{logical_id} {name}: empty"
+            continue
+        assert value.strip(), f"{logical_id} {name}: blank"
         assert value not in names, f"{logical_id} {name}: {value!r} is a logical id, not a value"
         assert not re.search(r"\$\{|!Ref|Fn::|arn:aws", value), f"{logical_id} {name}: {value!r} is not resolved"
 

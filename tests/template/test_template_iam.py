@@ -36,7 +36,9 @@ IAM_POLICY_TYPES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Ro
 
 def statements(template: dict[str, Any], function: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
     """All IAM statements of the function's execution role, each with the condition its policy is
-    granted under ({"Fn::If": [condition, policy, AWS::NoValue]}), None for an unconditional one."""
+    granted under ({"Fn::If": [condition, policy, AWS::NoValue]}, or an AWS::IAM::Policy's
+    Condition), None for an unconditional one: the role's policies, and the AWS::IAM::Policy
+    resources attached to it (a receiver's endpoint secrets, one each)."""
     props = function["Properties"]
     assert "Policies" not in props, (
         "use the function's own AWS::IAM::Role: SAM Policies also attach AWSLambdaBasicExecutionRole (Resource *)"
@@ -53,7 +55,30 @@ def statements(template: dict[str, Any], function: dict[str, Any]) -> list[tuple
             condition, policy, otherwise = policy["Fn::If"]
             assert otherwise == {"Ref": "AWS::NoValue"}, f"{role_id}: a conditional policy is granted or not, never swapped"
         found.extend((condition, s) for s in cfn_yaml.as_list(policy["PolicyDocument"]["Statement"]))
+    for resource in attached_policies(template, role_id).values():
+        found.extend((resource.get("Condition"), s)
+                     for s in cfn_yaml.as_list(resource["Properties"]["PolicyDocument"]["Statement"]))
     return found
+
+
+def attached_policies(template: dict[str, Any], role_id: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> each AWS::IAM::Policy attached to the role and to nothing else."""
+    return {k: r for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::IAM::Policy" and r["Properties"].get("Roles") == [{"Ref": role_id}]
+            and not r["Properties"].get("Users") and not r["Properties"].get("Groups")}
+
+
+def endpoint_secret_arns(template: dict[str, Any], function: dict[str, Any]) -> list[dict[str, str]]:
+    """The ARN patterns of the secrets of the function's endpoints besides default, as the template
+    writes them: the secret `<WEBHOOK_ENDPOINT_SECRET_PREFIX><name>` for each name of the list
+    WEBHOOK_ENDPOINTS is joined from, its ARN being that name, a hyphen and 6 characters."""
+    env = cfn_yaml.function_environment(template, function)
+    if "WEBHOOK_ENDPOINTS" not in env:
+        return []
+    names = cfn_yaml.resolve(template, env["WEBHOOK_ENDPOINTS"])
+    prefix = env["WEBHOOK_ENDPOINT_SECRET_PREFIX"]["Fn::Sub"]
+    return [{"Fn::Sub": f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{prefix}{name}-??????"}
+            for name in names.split(",") if name]
 
 
 def granted(template: dict[str, Any], function: dict[str, Any]) -> dict[str, list[Any]]:
@@ -164,8 +189,9 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
                     found.append(f"{logical_id}: {action} on {resource}, expected only {sorted(TRACING_ACTIONS)} on *"
                                  " (X-Ray has no resource-level permissions)")
             elif service == "secretsmanager":
-                if resource != {"Ref": secret_id}:
-                    found.append(f"{logical_id}: {action} on {resource}, expected its own WEBHOOK_SECRET_ID secret only")
+                if resource != {"Ref": secret_id} and resource not in endpoint_secret_arns(template, function):
+                    found.append(f"{logical_id}: {action} on {resource}, expected its own WEBHOOK_SECRET_ID secret"
+                                 " and its endpoints' secrets only")
             elif "*" in str(resource):
                 found.append(f"{logical_id}: wildcard resource {resource} for {action}")
     return found
@@ -250,8 +276,17 @@ def test_functions_read_only_their_own_secret(template, functions):
         assert not [a for a in granted(template, functions[logical_id]) if a.startswith("secretsmanager:")], logical_id
 
 
+def policies_outside_the_function_roles(template: dict[str, Any]) -> dict[str, str]:
+    """Logical id -> type of each IAM grant that is no function role's. A policy attached to a
+    function's role alone is one of its grants (statements() reads it)."""
+    attached = {k for f in cfn_yaml.rust_functions(template).values()
+                for k in attached_policies(template, cfn_yaml.ref_target(f["Properties"]["Role"]))}
+    return {k: r["Type"] for k, r in template["Resources"].items()
+            if r["Type"] in IAM_POLICY_TYPES and k not in attached}
+
+
 def test_no_other_iam_policies_in_template(template):
-    others = {k: r["Type"] for k, r in template["Resources"].items() if r["Type"] in IAM_POLICY_TYPES}
+    others = policies_outside_the_function_roles(template)
     assert not others, f"IAM grants outside the function roles: {others}"
 
 

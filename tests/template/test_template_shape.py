@@ -3,7 +3,6 @@ and samconfig.toml only passes values the template accepts."""
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 
@@ -11,22 +10,33 @@ import pytest
 
 import cfn_yaml
 
+# The endpoint default of each provider; the other endpoints are <route>/{endpoint} (issue 14).
 ROUTES = {
     "/webhooks/alocity-selfie": "alocity-selfie-webhook",
     "/webhooks/alocity": "alocity-webhook",
     "/webhooks/faceio": "faceio-webhook",
     "/webhooks/amani": "amani-webhook",
 }
+ENDPOINT_ROUTES = {f"{route}/{{endpoint}}": binary for route, binary in ROUTES.items()}
 # Environment each function gets from the template (besides Globals), per the project spec.
 PROVIDER_ENV = {
     "alocity-selfie-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds",
-                               "MAX_BODY_BYTES": "AlocitySelfieMaxBodyBytes"},
+                               "MAX_BODY_BYTES": "AlocitySelfieMaxBodyBytes",
+                               "TIMESTAMP_TOLERANCE_SECS_BY_ENDPOINT": "AlocitySelfieEndpointTolerances"},
     "alocity-webhook": {"TIMESTAMP_TOLERANCE_SECS": "TimestampToleranceSeconds",
-                        "MAX_BODY_BYTES": "AlocityMaxBodyBytes"},
-    "faceio-webhook": {"FACEIO_APP_ID": "FaceioAppId", "MAX_BODY_BYTES": "FaceioMaxBodyBytes"},
+                        "MAX_BODY_BYTES": "AlocityMaxBodyBytes",
+                        "TIMESTAMP_TOLERANCE_SECS_BY_ENDPOINT": "AlocityEndpointTolerances"},
+    "faceio-webhook": {"FACEIO_APP_ID": "FaceioAppId", "MAX_BODY_BYTES": "FaceioMaxBodyBytes",
+                       "FACEIO_APP_ID_BY_ENDPOINT": "FaceioEndpointAppIds"},
     "amani-webhook": {"AMANI_AUTH_MODE": "AmaniAuthMode", "AMANI_TOKEN_HEADER": "AmaniTokenHeader",
-                      "MAX_BODY_BYTES": "AmaniMaxBodyBytes"},
+                      "MAX_BODY_BYTES": "AmaniMaxBodyBytes",
+                      "AMANI_AUTH_MODE_BY_ENDPOINT": "AmaniEndpointAuthModes",
+                      "AMANI_TOKEN_HEADER_BY_ENDPOINT": "AmaniEndpointTokenHeaders"},
 }
+# Each receiver's endpoints besides default: the names of <Camel>EndpointNames, their secrets
+# <stack>/webhooks/<provider>/<name> (test_template_endpoints.py).
+CAMEL = {"alocity-selfie-webhook": "AlocitySelfie", "alocity-webhook": "Alocity",
+         "faceio-webhook": "Faceio", "amani-webhook": "Amani"}
 FACEIO_GIVES_UP_AFTER_SECONDS = 6
 # Every receiver gets these (issue 11): the fallback queue and the quarantine settings.
 RECEIVER_ENV = {
@@ -68,7 +78,7 @@ def test_architecture_defaults_to_arm64(template):
     assert set(parameter["AllowedValues"]) == {"arm64", "x86_64"}
 
 
-def test_one_http_api_with_one_post_route_per_provider(template):
+def test_one_http_api_with_two_post_routes_per_provider(template):
     apis = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::HttpApi"]
     assert len(apis) == 1
     api = template["Resources"][apis[0]]["Properties"]
@@ -88,7 +98,7 @@ def test_one_http_api_with_one_post_route_per_provider(template):
             assert props["Method"] == "POST"
             assert props["PayloadFormatVersion"] == "2.0"
             routes[props["Path"]] = binary
-    assert routes == ROUTES
+    assert routes == ROUTES | ENDPOINT_ROUTES
 
 
 def test_binaries_exist_in_the_workspace(template, cargo_metadata):
@@ -106,10 +116,13 @@ def test_functions_build_from_the_workspace_root(template):
 def test_function_environment(template, binary):
     logical_id, function = by_binary(template)[binary]
     env = cfn_yaml.function_environment(template, function)
+    provider = cfn_yaml.provider(function)
     expected = {
         **GLOBAL_ENV,
         **RECEIVER_ENV,
         "WEBHOOK_SECRET_ID": env["WEBHOOK_SECRET_ID"],
+        "WEBHOOK_ENDPOINTS": {"Fn::Join": [",", {"Ref": f"{CAMEL[binary]}EndpointNames"}]},
+        "WEBHOOK_ENDPOINT_SECRET_PREFIX": {"Fn::Sub": f"${{AWS::StackName}}/webhooks/{provider}/"},
         **{name: {"Ref": parameter} for name, parameter in PROVIDER_ENV[binary].items()},
     }
     assert env == expected, logical_id
@@ -346,17 +359,7 @@ def test_dead_letter_queue_alarm(template):
 
 def accepts(parameter: dict, value: str) -> bool:
     """Whether CloudFormation would accept `value` for the parameter (the constraints used here)."""
-    if "AllowedValues" in parameter and value not in [str(v) for v in parameter["AllowedValues"]]:
-        return False
-    if "AllowedPattern" in parameter and not re.fullmatch(parameter["AllowedPattern"], value):
-        return False
-    if len(value) < parameter.get("MinLength", 0):
-        return False
-    if parameter["Type"] == "Number":
-        number = float(value)
-        if number < parameter.get("MinValue", float("-inf")) or number > parameter.get("MaxValue", float("inf")):
-            return False
-    return True
+    return not cfn_yaml.value_problems("", parameter, value)
 
 
 @pytest.mark.parametrize("env", ["default", "staging"])

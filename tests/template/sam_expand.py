@@ -1,0 +1,65 @@
+"""template.yaml with its Fn::ForEach loops expanded by SAM CLI's own AWS::LanguageExtensions
+code (what `sam build` and `sam local` do with language_extensions = true), for the parameter
+values given. Run with the SAM venv's python (scripts/sam_checks.sh installs .venv/sam):
+
+    .venv/sam/bin/python tests/template/sam_expand.py [--samconfig] [--endpoints NAMES]
+        [--loop-ids FILE] [NAME=VALUE ...]
+
+--samconfig starts from samconfig.toml's [default] parameter_overrides, --endpoints gives every
+<Provider>EndpointNames parameter the value NAMES, and NAME=VALUE sets one parameter (the last
+one given wins). Prints the expanded template as JSON; --loop-ids writes the logical ids the loops
+made, one a line. scripts/sam_checks.sh runs checkov on it (checkov skips the loops of the
+template as written); tests/template/test_template_endpoints.py compares it with cfn_yaml.load().
+Nothing here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FOR_EACH = "Fn::ForEach::"
+
+
+def expanded(raw: dict, parameters: dict[str, str]) -> dict:
+    from samcli.lib.cfn_language_extensions.sam_integration import expand_language_extensions
+
+    return expand_language_extensions(raw, parameters, enabled=True).expanded_template
+
+
+def samconfig_overrides(path: Path) -> dict[str, str]:
+    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    overrides = config["default"]["global"]["parameters"].get("parameter_overrides", [])
+    return dict(item.split("=", 1) for item in overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from samcli.yamlhelper import yaml_parse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--template", type=Path, default=REPO / "template.yaml")
+    parser.add_argument("--samconfig", action="store_true", help="start from samconfig.toml's [default] values")
+    parser.add_argument("--endpoints", metavar="NAMES", help="the value of every <Provider>EndpointNames")
+    parser.add_argument("--loop-ids", type=Path, metavar="FILE", help="write the logical ids the loops made")
+    parser.add_argument("parameters", nargs="*", metavar="NAME=VALUE")
+    args = parser.parse_args(argv)
+
+    raw = yaml_parse(args.template.read_text(encoding="utf-8"))
+    parameters = samconfig_overrides(args.template.parent / "samconfig.toml") if args.samconfig else {}
+    if args.endpoints is not None:
+        parameters.update({name: args.endpoints for name in raw["Parameters"] if name.endswith("EndpointNames")})
+    parameters.update(item.split("=", 1) for item in args.parameters)
+    template = expanded(raw, parameters)
+    if args.loop_ids:
+        written = {key for key in raw["Resources"] if not key.startswith(FOR_EACH)}
+        args.loop_ids.write_text("".join(f"{key}\n" for key in template["Resources"] if key not in written))
+    print(json.dumps(template, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
