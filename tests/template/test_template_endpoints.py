@@ -37,17 +37,17 @@ SETTINGS = {
 REQUIRED = {"FaceioAppId": "app-0"}
 CONFIGS = {
     "none": {},
-    "faceio-only": {"FaceioEndpointNames": "staging,eu-1", "FaceioEndpointAppIds": "staging=app-1,eu-1=app-2"},
+    "faceio-only": {"FaceioEndpointNames": "staging,eu-1", "FaceioEndpointAppIds": "staging:app-1,eu-1:app-2"},
     "every-provider": {
         "AlocitySelfieEndpointNames": "sandbox",
         "AlocityEndpointNames": "site-a,site-b,x",
         "FaceioEndpointNames": "staging",
         "AmaniEndpointNames": "sandbox,prod-2",
-        "AlocitySelfieEndpointTolerances": "sandbox=600",
-        "AlocityEndpointTolerances": "site-b=30",
-        "FaceioEndpointAppIds": "staging=app-1",
-        "AmaniEndpointAuthModes": "sandbox=token",
-        "AmaniEndpointTokenHeaders": "sandbox=X-Token",
+        "AlocitySelfieEndpointTolerances": "sandbox:600",
+        "AlocityEndpointTolerances": "site-b:30",
+        "FaceioEndpointAppIds": "staging:app-1",
+        "AmaniEndpointAuthModes": "sandbox:token",
+        "AmaniEndpointTokenHeaders": "sandbox:X-Token",
     },
 }
 SAM_PYTHON = cfn_yaml.REPO_ROOT / ".venv" / "sam" / "bin" / "python"
@@ -291,15 +291,15 @@ def test_names_that_differ_only_in_hyphens_cannot_be_used_together():
 
 
 SETTINGS_VALUES = {
-    "FaceioEndpointAppIds": (["", "staging=app-1", "staging=a.b_c-D,eu-1=x"],
-                             ["staging", "staging=", "default=app", "faceio=app", "staging=app 1", "staging=a,", "Staging=a"]),
-    "AmaniEndpointAuthModes": (["", "sandbox=token", "a=signature,b=token"],
-                               ["sandbox=hmac", "default=token", "amani=token", "sandbox=Token"]),
-    "AmaniEndpointTokenHeaders": (["", "sandbox=X-Token", "a=Webhook-Token,b=x"],
-                                  ["sandbox=X_Token", "sandbox=", "default=X"]),
-    "AlocityEndpointTolerances": (["", "site-a=1", "a=60,b=3600", "a=999,b=1000,c=3599"],
-                                  ["a=0", "a=3601", "a=01", "a=-5", "a=", "default=60", "alocity=60"]),
-    "AlocitySelfieEndpointTolerances": (["", "sandbox=300"], ["sandbox=4000", "alocity-selfie=60"]),
+    "FaceioEndpointAppIds": (["", "staging:app-1", "staging:a.b_c-D,eu-1:x"],
+                             ["staging", "staging:", "default:app", "faceio:app", "staging:app 1", "staging:a,", "Staging:a"]),
+    "AmaniEndpointAuthModes": (["", "sandbox:token", "a:signature,b:token"],
+                               ["sandbox:hmac", "default:token", "amani:token", "sandbox:Token"]),
+    "AmaniEndpointTokenHeaders": (["", "sandbox:X-Token", "a:Webhook-Token,b:x"],
+                                  ["sandbox:X_Token", "sandbox:", "default:X"]),
+    "AlocityEndpointTolerances": (["", "site-a:1", "a:60,b:3600", "a:999,b:1000,c:3599"],
+                                  ["a:0", "a:3601", "a:01", "a:-5", "a:", "default:60", "alocity:60"]),
+    "AlocitySelfieEndpointTolerances": (["", "sandbox:300"], ["sandbox:4000", "alocity-selfie:60"]),
 }
 
 
