@@ -288,36 +288,22 @@ mod tests {
             vec![("FaceioSecretArn".into(), "arn:faceio".into())],
         );
         let default = webhook_core::endpoint::DEFAULT;
-        assert_eq!(
-            SecretIds::choose(Some("mine"), Some(&stack))
-                .for_endpoint(faceio, default)
-                .unwrap(),
-            "mine"
-        );
-        assert_eq!(
-            SecretIds::choose(None, Some(&stack))
-                .for_endpoint(faceio, default)
-                .unwrap(),
-            "arn:faceio"
-        );
-        assert_eq!(
-            SecretIds::choose(None, Some(&stack))
-                .for_endpoint(faceio, "staging")
-                .unwrap(),
-            "prod/webhooks/faceio/staging"
-        );
-        assert_eq!(
-            SecretIds::choose(None, None)
-                .for_endpoint(faceio, default)
-                .unwrap(),
-            faceio.catalog().secret_id()
-        );
-        assert_eq!(
-            SecretIds::choose(None, None)
-                .for_endpoint(faceio, "staging")
-                .unwrap(),
-            "webhooks/faceio/staging"
-        );
+        for (given, stack, endpoint, expected) in [
+            (Some("mine"), Some(&stack), default, "mine"),
+            (None, Some(&stack), default, "arn:faceio"),
+            (
+                None,
+                Some(&stack),
+                "staging",
+                "prod/webhooks/faceio/staging",
+            ),
+            (None, None, default, "webhooks/faceio"),
+            (None, None, "staging", "webhooks/faceio/staging"),
+        ] {
+            let chosen = SecretIds::choose(given, stack).for_endpoint(faceio, endpoint);
+            assert_eq!(chosen.unwrap(), expected, "{given:?} {endpoint}");
+        }
+        assert_eq!(faceio.catalog().secret_id(), "webhooks/faceio");
     }
 
     #[test]
