@@ -359,12 +359,12 @@ mod tests {
         assert_eq!(event.pk, "amani#k");
         assert_eq!(event.record_type, RecordType::Event);
         assert_eq!(event.secret_version, SecretVersion::Current);
+        assert_eq!(event.endpoint(), "default");
         assert_eq!(
             (event.body, event.body_at, event.subject),
             (None, None, None)
         );
         assert!(event.other.is_empty());
-        assert_eq!(event.endpoint(), "default");
     }
 
     #[test]
