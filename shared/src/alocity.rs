@@ -166,11 +166,19 @@ impl<P: AlocityProduct> Provider for Alocity<P> {
         self.signature.verify(secrets, body, headers, now)
     }
 
+    fn worth_a_refresh(
+        &self,
+        _secrets: &[VersionedSecret],
+        _body: &[u8],
+        headers: &HeaderMap,
+    ) -> bool {
+        scheme::has_full_size_mac(headers)
+    }
+
+    /// The header as verified: a proxy that split it into two values is audited as it was
+    /// checked.
     fn audit_signature(&self, headers: &HeaderMap) -> Option<String> {
-        headers
-            .get(HEADER_NAME)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
+        crate::verify::audit_header(headers, HEADER_NAME, HEADER)
     }
 
     fn held_credentials(&self, headers: &HeaderMap) -> Credentials {

@@ -144,6 +144,9 @@ pub struct Settings {
     pub secret_id: String,
     /// `SECRET_CACHE_TTL_SECS` (default 300).
     pub secret_cache_ttl: Duration,
+    /// `PREVIOUS_SECRET_GRACE_SECS` (default 86400): how long after `AWSCURRENT` was created
+    /// `AWSPREVIOUS` still verifies (0: never).
+    pub previous_secret_grace: Duration,
     /// `STORE_DEADLINE_MS` (default 1900): total time for a put, retries included. With the two
     /// secret fetches (0.8 s each) and the queue's reserve (1 s) it adds up to the request budget
     /// (4.5 s), under the 5 s function timeout.
@@ -190,6 +193,10 @@ impl Settings {
                 .get("WEBHOOK_SECRET_ID")
                 .map_or_else(|| default_secret_id(provider), str::to_owned),
             secret_cache_ttl: Duration::from_secs(env.positive_or("SECRET_CACHE_TTL_SECS", 300)?),
+            previous_secret_grace: Duration::from_secs(env.parse_or(
+                "PREVIOUS_SECRET_GRACE_SECS",
+                crate::secrets::SecretsManagerFetcher::DEFAULT_PREVIOUS_GRACE.as_secs(),
+            )?),
             store_deadline: Duration::from_millis(
                 env.positive_or("STORE_DEADLINE_MS", DEFAULT_STORE_DEADLINE_MS)?,
             ),
@@ -382,6 +389,7 @@ mod tests {
         .unwrap();
         assert_eq!(settings.secret_id, "webhooks/some-provider");
         assert_eq!(settings.secret_cache_ttl, Duration::from_secs(300));
+        assert_eq!(settings.previous_secret_grace, Duration::from_secs(86_400));
         assert_eq!(settings.store_deadline, Duration::from_millis(1900));
         assert_eq!(settings.retention_days, None);
         assert_eq!(settings.max_body_bytes, 6 * 1024 * 1024);

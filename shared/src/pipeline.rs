@@ -343,31 +343,51 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
         };
         match provider.authenticate(&secrets, body, headers, now) {
             Ok(verified) => Ok(verified),
-            Err(error) if error.is_secret_miss() => match budget
-                .run(endpoint.secrets.refresh_after_miss())
-                .await
-                .unwrap_or(Refresh::Unavailable)
+            Err(error)
+                if error.is_secret_miss() && provider.worth_a_refresh(&secrets, body, headers) =>
             {
-                Refresh::Changed(fresh) => provider
-                    .authenticate(&fresh, body, headers, now)
-                    .map_err(Unverified::from),
-                Refresh::Unchanged => Err(error.into()),
-                // It may be signed with a secret rotated while the store was unreachable:
-                // `503`, and held like a miss, so that it is not lost if the provider never
-                // retries.
-                Refresh::Unavailable => {
-                    tracing::error!(
-                        provider = P::NAME,
-                        endpoint = %endpoint.name,
-                        "secret store unreachable after a verification miss"
-                    );
-                    Err(Unverified {
-                        refusal: Refusal::SecretsUnavailable,
-                        miss: Some(error),
-                    })
-                }
-            },
+                self.refreshed(endpoint, error, body, headers, now, budget)
+                    .await
+            }
             Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Verifies again against freshly loaded secrets after `error`, a miss: `503` (and held)
+    /// when the store cannot be reached.
+    async fn refreshed(
+        &self,
+        endpoint: &Endpoint<P, S>,
+        error: VerifyError,
+        body: &[u8],
+        headers: &http::HeaderMap,
+        now: i64,
+        budget: Budget,
+    ) -> Result<Verified, Unverified> {
+        let provider = &endpoint.provider;
+        match budget
+            .run(endpoint.secrets.refresh_after_miss())
+            .await
+            .unwrap_or(Refresh::Unavailable)
+        {
+            Refresh::Changed(fresh) => provider
+                .authenticate(&fresh, body, headers, now)
+                .map_err(Unverified::from),
+            Refresh::Unchanged => Err(error.into()),
+            // It may be signed with a secret rotated while the store was unreachable:
+            // `503`, and held like a miss, so that it is not lost if the provider never
+            // retries.
+            Refresh::Unavailable => {
+                tracing::error!(
+                    provider = P::NAME,
+                    endpoint = %endpoint.name,
+                    "secret store unreachable after a verification miss"
+                );
+                Err(Unverified {
+                    refusal: Refusal::SecretsUnavailable,
+                    miss: Some(error),
+                })
+            }
         }
     }
 }

@@ -51,6 +51,20 @@ pub trait Provider: Send + Sync {
         now: i64,
     ) -> Result<Verified, VerifyError>;
 
+    /// Whether a request no candidate secret verified is worth one more look at freshly loaded
+    /// secrets (a rotation made minutes ago; at most one such refresh per 30 s): shaped as the
+    /// provider's own deliveries are (an HMAC scheme: a MAC of the right size). A forged flood of
+    /// other shapes then cannot use up the refresh a genuine delivery signed with a just-rotated
+    /// secret needs. Yes by default (a token has no shape: a forged one looks like a new one).
+    fn worth_a_refresh(
+        &self,
+        _secrets: &[VersionedSecret],
+        _body: &[u8],
+        _headers: &HeaderMap,
+    ) -> bool {
+        true
+    }
+
     /// The raw authentication header worth keeping for a later tamper audit (an HMAC signature;
     /// never a bearer token or anything secret).
     fn audit_signature(&self, _headers: &HeaderMap) -> Option<String> {

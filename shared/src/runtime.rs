@@ -85,7 +85,8 @@ where
     let secrets_client = aws_sdk_secretsmanager::Client::new(&aws);
     let cached = |secret_id: &str| {
         CachedSecrets::new(
-            SecretsManagerFetcher::new(secrets_client.clone(), secret_id),
+            SecretsManagerFetcher::new(secrets_client.clone(), secret_id)
+                .with_previous_grace(settings.previous_secret_grace),
             settings.secret_cache_ttl,
             CachedSecrets::<SecretsManagerFetcher>::DEFAULT_MISS_INTERVAL,
         )

@@ -16,7 +16,7 @@ use webhook_core::catalog::{
 use webhook_core::config::{ConfigError, Env};
 use webhook_core::provider::{field_ci, scalar_text, unix_seconds_to_iso};
 use webhook_core::quarantine::Credentials;
-use webhook_core::verify::joined_header;
+use webhook_core::verify::{audit_header, joined_header, mac_shaped};
 use webhook_core::{
     IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
 };
@@ -235,12 +235,25 @@ impl Provider for Amani {
         }
     }
 
+    /// Signature mode: a MAC of the right size. Token mode: always (a rotated token and a
+    /// forged one have no shape to tell them apart; a refused delivery is held in the quarantine).
+    fn worth_a_refresh(
+        &self,
+        _secrets: &[VersionedSecret],
+        _body: &[u8],
+        headers: &HeaderMap,
+    ) -> bool {
+        match self.auth {
+            AmaniAuth::Signature => audit_header(headers, SIGNATURE_HEADER, SIGNATURE_HEADER)
+                .is_some_and(|value| mac_shaped(&value)),
+            AmaniAuth::Token { .. } => true,
+        }
+    }
+
     fn audit_signature(&self, headers: &HeaderMap) -> Option<String> {
         match self.auth {
-            AmaniAuth::Signature => headers
-                .get(SIGNATURE_HEADER)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned),
+            // As verified: every value joined.
+            AmaniAuth::Signature => audit_header(headers, SIGNATURE_HEADER, SIGNATURE_HEADER),
             // The token is the secret itself: never stored.
             AmaniAuth::Token { .. } => None,
         }

@@ -35,10 +35,15 @@ struct State {
     last_miss_refresh_failed: bool,
     /// The value is served after a failed refresh (until a fetch succeeds).
     stale: bool,
+    /// The store said the secret is not usable (deleted, scheduled for deletion, access denied):
+    /// answered until `next_fetch`, without asking again.
+    refused: Option<SecretError>,
 }
 
 /// A TTL cache over a [`FetchSecrets`]: fresh values for `ttl`, a stale value while the store
-/// is unreachable, and at most one refresh per `miss_interval` after a verification miss.
+/// is unreachable (and only then: a secret the store says is deleted, revoked or not ours to
+/// read stops verification at the next fetch), and at most one refresh per `miss_interval` after
+/// a verification miss.
 #[derive(Debug)]
 pub struct CachedSecrets<F> {
     fetcher: F,
@@ -77,7 +82,13 @@ impl<F: FetchSecrets> CachedSecrets<F> {
                 state.value = Some(set.clone());
                 state.next_fetch = Some(now + self.ttl);
                 state.stale = false;
+                state.refused = None;
                 Ok(set)
+            }
+            Err(error @ SecretError::NotUsable(_)) => {
+                metrics::record(Metric::SecretRefreshFailed, 1.0);
+                revoke(state, &error, now + RETRY_AFTER_ERROR.min(self.ttl));
+                Err(error)
             }
             Err(error) => {
                 metrics::record(Metric::SecretRefreshFailed, 1.0);
@@ -96,9 +107,25 @@ impl<F: FetchSecrets> CachedSecrets<F> {
     }
 }
 
+/// Forgets the value: the store says it may no longer be used. Requests are answered with
+/// `error` until `retry`.
+fn revoke(state: &mut State, error: &SecretError, retry: Instant) {
+    if state.value.take().is_some() {
+        tracing::error!(error = %error, "the secret is no longer usable (deleted, revoked or access denied): verification stops until it is");
+    }
+    state.stale = false;
+    state.next_fetch = Some(retry);
+    state.refused = Some(error.clone());
+}
+
 impl<F: FetchSecrets> SecretSource for CachedSecrets<F> {
     async fn secrets(&self) -> Result<SecretSet, SecretError> {
         let mut state = self.state.lock().await;
+        if let (None, Some(refused), Some(next)) = (&state.value, &state.refused, state.next_fetch)
+            && Instant::now() < next
+        {
+            return Err(refused.clone());
+        }
         if let (Some(value), Some(next)) = (&state.value, state.next_fetch)
             && Instant::now() < next
         {
@@ -141,6 +168,9 @@ impl<F: FetchSecrets> SecretSource for CachedSecrets<F> {
             Err(error) => {
                 tracing::warn!(error = %error, "secret refresh after a verification miss failed");
                 metrics::record(Metric::SecretRefreshFailed, 1.0);
+                if matches!(error, SecretError::NotUsable(_)) {
+                    revoke(&mut state, &error, now + RETRY_AFTER_ERROR.min(self.ttl));
+                }
                 state.last_miss_refresh_failed = true;
                 Refresh::Unavailable
             }
@@ -325,5 +355,38 @@ mod tests {
         tokio::time::advance(MISS).await;
         assert_eq!(cache.refresh_after_miss().await, Refresh::Unchanged);
         assert_eq!(cache.refresh_after_miss().await, Refresh::Unchanged);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deleted_or_revoked_secret_stops_verification_at_the_next_fetch() {
+        let fetcher = Scripted::default();
+        fetcher.answer(Ok(vec![VersionedSecret::current("leaked")]));
+        let cache = CachedSecrets::new(&fetcher, TTL, MISS);
+        cache.warm().await.unwrap();
+
+        let revoked = || Err(SecretError::NotUsable("AccessDeniedException".into()));
+        fetcher.answer(revoked());
+        // Within the TTL the value is still served (no fetch)...
+        assert!(cache.secrets().await.is_ok());
+        // ...after it, the store's refusal is the answer, not the cached value.
+        tokio::time::advance(TTL).await;
+        assert_eq!(
+            cache.secrets().await,
+            Err(SecretError::NotUsable("AccessDeniedException".into()))
+        );
+        // Answered again without asking the store on every request.
+        assert!(cache.secrets().await.is_err());
+        assert_eq!(fetcher.calls(), 2);
+        // A refresh after a miss that hears the same forgets the value too.
+        fetcher.answer(Ok(vec![VersionedSecret::current("new")]));
+        tokio::time::advance(RETRY_AFTER_ERROR).await;
+        assert!(cache.secrets().await.is_ok());
+        fetcher.answer(revoked());
+        assert_eq!(cache.refresh_after_miss().await, Refresh::Unavailable);
+        assert!(cache.secrets().await.is_err());
+        // Once usable again, it verifies again.
+        fetcher.answer(Ok(vec![VersionedSecret::current("new")]));
+        tokio::time::advance(RETRY_AFTER_ERROR).await;
+        assert!(cache.secrets().await.is_ok());
     }
 }

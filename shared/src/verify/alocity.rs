@@ -131,6 +131,20 @@ impl AlocitySignature {
     }
 }
 
+/// Whether the `Alocity-Signature` header carries a MAC of the right size (its timestamp was
+/// checked before any miss): worth a refresh of the secrets after a miss.
+pub fn has_full_size_mac(headers: &HeaderMap) -> bool {
+    joined_header(headers, HEADER_NAME, HEADER)
+        .ok()
+        .flatten()
+        .and_then(|value| {
+            parse_header(&value)
+                .ok()
+                .map(|header| header.signatures.iter().any(|s| super::mac_shaped(s)))
+        })
+        .unwrap_or(false)
+}
+
 /// The keyed MAC over `"<t>.<body>"`, ready to compare against any number of signatures.
 fn signed_input_mac(candidate: &VersionedSecret, timestamp: &str, body: &[u8]) -> HmacSha256 {
     let mut mac = candidate.secret.mac();

@@ -115,6 +115,25 @@ pub fn joined_header<'h>(
     Ok(joined)
 }
 
+/// The value of header `key` exactly as verification read it (every value joined with `,`), to
+/// keep for the tamper audit; `None` when absent or not visible ASCII.
+pub fn audit_header(
+    headers: &HeaderMap,
+    key: impl AsHeaderName,
+    name: &'static str,
+) -> Option<String> {
+    joined_header(headers, key, name)
+        .ok()
+        .flatten()
+        .map(Cow::into_owned)
+}
+
+/// Whether `text` is a base64 MAC of the right size: the shape check of HMAC schemes before a
+/// refresh after a miss.
+pub fn mac_shaped(text: &str) -> bool {
+    matches!(decode_signature(text), Some(DecodedSignature::Tag(_)))
+}
+
 /// Secrets that can be used: an empty secret would make any request verifiable, so it never is.
 pub fn usable(secrets: &[VersionedSecret]) -> impl Iterator<Item = &VersionedSecret> {
     secrets
