@@ -9,6 +9,7 @@
 //! 64 KiB, no body holds that many values.)
 
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -114,9 +115,108 @@ impl<'de> Visitor<'de> for Count<'_> {
     }
 }
 
+/// Whether JSON `body` has an object with a key twice (`{"appId":"a","appId":"b"}`): a reader
+/// that keeps the first value and one that keeps the last (`serde_json`, Python) read different
+/// things, so the body is stored flagged `ambiguous_json` (and FACEIO refuses it). Keys compare
+/// after unescaping (`"a"` and `"\u0061"` are one key). Stops at the first repeat.
+pub fn has_repeated_keys(body: &[u8]) -> bool {
+    let found = Cell::new(false);
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let _ = Repeats { found: &found }.deserialize(&mut deserializer);
+    found.get()
+}
+
+#[derive(Clone, Copy)]
+struct Repeats<'a> {
+    found: &'a Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Repeats<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Repeats<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !keys.insert(key) {
+                self.found.set(true);
+                return Err(de::Error::custom("repeated key"));
+            }
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_keys_are_found_at_any_depth_and_after_unescaping() {
+        for body in [
+            &br#"{"appId":"a","appId":"b"}"#[..],
+            br#"{"x":[1,{"k":1,"j":2,"k":3}]}"#,
+            br#"{"a":1,"a":2}"#,
+            br#"[{"a":{"b":{"c":1,"c":1}}}]"#,
+        ] {
+            assert!(has_repeated_keys(body), "{}", String::from_utf8_lossy(body));
+        }
+        for body in [
+            &br#"{"appId":"a","appid":"b"}"#[..],
+            br#"{"a":{"a":{"a":1}}}"#,
+            br#"[{"a":1},{"a":2}]"#,
+            b"[1,2,2]",
+            b"\"x\"",
+            b"not json",
+        ] {
+            assert!(
+                !has_repeated_keys(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 
     fn array_of(count: usize, item: &str) -> Vec<u8> {
         format!("[{}]", vec![item; count].join(",")).into_bytes()

@@ -201,17 +201,19 @@ impl<P: Provider, S: SecretSource, E: EventStore, H: Hold> Pipeline<P, S, E, H> 
             }
             Err(Unverified { refusal, .. }) => return Err(refusal),
         };
-        let payload = payload::parse(&body);
         let provider = &endpoint.provider;
-        if let Err(error) = provider.accept(payload.as_ref()) {
-            if quarantine::holds(error) {
-                self.hold(provider, error, &body, &headers, &arrival, budget)
-                    .await;
+        let content = match read_content(provider, &body) {
+            Ok(content) => content,
+            Err(error) => {
+                if quarantine::holds(error) {
+                    self.hold(provider, error, &body, &headers, &arrival, budget)
+                        .await;
+                }
+                return Err(error.into());
             }
-            return Err(error.into());
-        }
+        };
         let signature = provider.audit_signature(&headers);
-        let record = event_record(provider, body, payload, verified, signature, &arrival);
+        let record = event_record(provider, body, content, verified, signature, &arrival);
 
         match store::put_counted(&self.store, &record, budget).await {
             Ok(outcome) => {
@@ -430,18 +432,49 @@ pub struct Arrival<'a> {
     pub source_ip: Option<&'a str>,
 }
 
-/// The record of an authentic body that passed the provider's content checks
-/// ([`Provider::accept`]; `payload` is the body as JSON): its event model, its idempotency key.
-/// One function for a delivery on arrival and for a quarantined one promoted later, so both are
-/// stored alike.
+/// An authentic body as the provider's content checks read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Content {
+    /// The body as JSON, when it is JSON ([`payload::parse`]).
+    pub payload: Option<Value>,
+    /// The JSON has a key twice ([`payload::has_repeated_keys`]).
+    pub ambiguous_json: bool,
+}
+
+/// Reads an authentic body and runs the provider's content checks on it: a body with a repeated
+/// key when the provider refuses those ([`Provider::refuses_ambiguous_json`]), then
+/// [`Provider::accept`]. One function for a delivery on arrival and a quarantined one promoted.
+///
+/// # Errors
+/// Why the content is refused.
+pub fn read_content<P: Provider>(provider: &P, body: &[u8]) -> Result<Content, VerifyError> {
+    let payload = payload::parse(body);
+    let ambiguous_json = payload.is_some() && payload::has_repeated_keys(body);
+    if ambiguous_json && provider.refuses_ambiguous_json() {
+        return Err(VerifyError::AmbiguousJson);
+    }
+    provider.accept(payload.as_ref())?;
+    Ok(Content {
+        payload,
+        ambiguous_json,
+    })
+}
+
+/// The record of an authentic body whose [`Content`] passed the provider's checks
+/// ([`read_content`]): its event model, its idempotency key. One function for a delivery on
+/// arrival and for a quarantined one promoted later, so both are stored alike.
 pub fn event_record<P: Provider>(
     provider: &P,
     body: Vec<u8>,
-    payload: Option<Value>,
+    content: Content,
     verified: Verified,
     signature: Option<String>,
     arrival: &Arrival<'_>,
 ) -> EventRecord {
+    let Content {
+        payload,
+        ambiguous_json,
+    } = content;
     let event = payload.as_ref().and_then(|json| provider.parse(json));
 
     let body_sha256 = hex::encode(Sha256::digest(&body));
@@ -468,6 +501,7 @@ pub fn event_record<P: Provider>(
         endpoint: arrival.endpoint.to_owned(),
         idempotency_key,
         event_code,
+        ambiguous_json,
         subject,
         provider_time,
         received_at_ms: arrival.received_at_ms,
@@ -533,9 +567,7 @@ impl<P: Provider> Promote for P {
                 held.received_at_ms.div_euclid(1000),
             )
             .map_err(PromoteError::NotAuthentic)?;
-        let payload = payload::parse(&body);
-        self.accept(payload.as_ref())
-            .map_err(PromoteError::NotAuthentic)?;
+        let content = read_content(self, &body).map_err(PromoteError::NotAuthentic)?;
         let signature = self.audit_signature(&held.credentials.header_map());
         let arrival = Arrival {
             endpoint: &held.endpoint,
@@ -543,7 +575,7 @@ impl<P: Provider> Promote for P {
             request_id: &held.request_id,
             source_ip: held.source_ip.as_deref(),
         };
-        let mut record = event_record(self, body, payload, verified, signature, &arrival);
+        let mut record = event_record(self, body, content, verified, signature, &arrival);
         record.promoted = Some(Promotion {
             at_ms: now_ms,
             reason: held.reason.clone(),

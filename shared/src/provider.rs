@@ -102,6 +102,14 @@ pub trait Provider: Send + Sync {
     /// provider's model (it is then stored raw as `unparsed`).
     fn parse(&self, body: &Value) -> Option<Self::Event>;
 
+    /// Whether an authentic body whose JSON has a key twice is refused (`401 ambiguous_json`)
+    /// rather than stored flagged `ambiguous_json`: for a provider whose content check reads the
+    /// body (FACEIO's `appId`), where a reader keeping the first value would see another
+    /// application than ours. No by default.
+    fn refuses_ambiguous_json(&self) -> bool {
+        false
+    }
+
     /// Checks on the content of an authenticated body, run before it is parsed as the model so
     /// that a body the model does not fit cannot skip them (FACEIO's `appId`). `body` is the
     /// body as JSON, `None` when it is not JSON.

@@ -25,6 +25,7 @@ pub fn record(body: &[u8]) -> crate::store::EventRecord {
         endpoint: crate::endpoint::DEFAULT.into(),
         idempotency_key: "app/ENROLL/f1".into(),
         event_code: "ENROLL".into(),
+        ambiguous_json: false,
         subject: Some("f1".into()),
         provider_time: None,
         received_at_ms: 1_764_000_000_123,

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use webhook_core::catalog::{self, Catalog, Fresh, ProviderInfo, Sample, Setting, Signer};
 use webhook_core::config::{ConfigError, Env};
-use webhook_core::provider::field_ci;
 use webhook_core::quarantine::Credentials;
 use webhook_core::{
     IdempotencyKey, Provider, ProviderEvent, Secret, Verified, VerifyError, VersionedSecret,
@@ -176,14 +175,20 @@ impl Provider for Faceio {
         FaceioEvent::deserialize(body).ok()
     }
 
-    /// The token is per application, and the body must also name this application: any body
-    /// that does not carry our `appId` (another app, none, not JSON) is refused.
+    /// The token is per application, and the body must also name this application under the
+    /// key `appId` exactly: any body that does not (another app, none, `appid`, not JSON) is
+    /// refused.
     fn accept(&self, body: Option<&Value>) -> Result<(), VerifyError> {
         let app_id = body
-            .and_then(|json| field_ci(json, "appId"))
+            .and_then(|json| json.get("appId"))
             .and_then(Value::as_str)
             .unwrap_or_default();
         self.check_app_id(app_id)
+    }
+
+    /// A body with `appId` (or any key) twice names two applications to two readers.
+    fn refuses_ambiguous_json(&self) -> bool {
+        true
     }
 }
 

@@ -79,9 +79,15 @@ async fn a_body_that_does_not_name_our_app_is_refused_even_when_it_is_not_the_mo
     );
     assert!(app.store().is_empty());
 
-    // Our app id in any key case, with a body the model does not fit: stored raw.
-    let odd = json!({"AppId": "my-app", "eventName": 5});
-    let response = app.handle(deliver(&odd, header, "r3")).await;
+    // Our app id under another spelling of the key is not ours (issue 15: `appId` exactly).
+    let spelled = json!({"AppId": "my-app", "eventName": "ENROLL", "facialId": "f9"});
+    let response = app.handle(deliver(&spelled, header, "r3")).await;
+    assert_eq!(response_json(&response), json!({"error": "wrong_app"}));
+    assert!(app.store().is_empty());
+
+    // Our app id, with a body the model does not fit: stored raw.
+    let odd = json!({"appId": "my-app", "eventName": 5});
+    let response = app.handle(deliver(&odd, header, "r4")).await;
     assert_eq!(response_json(&response)["status"], "stored");
     assert_eq!(
         app.store().records().values().next().unwrap().event_code,

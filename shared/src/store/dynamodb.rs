@@ -256,6 +256,9 @@ pub fn to_item(
     if let Some(message) = &record.message_sha256 {
         put(attr::MESSAGE_SHA256, s(message));
     }
+    if record.ambiguous_json {
+        put(attr::AMBIGUOUS_JSON, AttributeValue::Bool(true));
+    }
     if let Some(promotion) = &record.promoted {
         put(
             attr::PROMOTED_AT,

@@ -20,6 +20,8 @@ pub struct EventRecord {
     pub idempotency_key: String,
     /// Event code, or `unparsed`.
     pub event_code: String,
+    /// The JSON body has a key twice: readers may disagree on what it says.
+    pub ambiguous_json: bool,
     /// What the event is about, when known.
     pub subject: Option<String>,
     /// The provider's time for the event, when it sends one.

@@ -37,6 +37,9 @@ pub struct QueuedEvent {
     pub idempotency_key: String,
     /// [`EventRecord::event_code`].
     pub event_code: String,
+    /// [`EventRecord::ambiguous_json`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous_json: bool,
     /// [`EventRecord::subject`].
     pub subject: Option<String>,
     /// [`EventRecord::provider_time`].
@@ -94,6 +97,7 @@ impl QueuedEvent {
             endpoint: record.endpoint.clone(),
             idempotency_key: record.idempotency_key.clone(),
             event_code: record.event_code.clone(),
+            ambiguous_json: record.ambiguous_json,
             subject: record.subject.clone(),
             provider_time: record.provider_time.clone(),
             received_at_ms: record.received_at_ms,
@@ -168,6 +172,7 @@ impl QueuedEvent {
             endpoint: self.endpoint,
             idempotency_key: self.idempotency_key,
             event_code: self.event_code,
+            ambiguous_json: self.ambiguous_json,
             subject: self.subject,
             provider_time: self.provider_time,
             received_at_ms: self.received_at_ms,

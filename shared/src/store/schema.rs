@@ -63,9 +63,12 @@ pub mod attr {
     pub const PROMOTED_AT: &str = "promoted_at";
     /// On a promoted event: why the delivery was refused on arrival (`signature_mismatch`, …).
     pub const QUARANTINE_REASON: &str = "quarantine_reason";
+    /// `true` (and only present) when the JSON body has a key twice: a reader that keeps the
+    /// first value and one that keeps the last (`serde_json`, Python, `payload`) disagree.
+    pub const AMBIGUOUS_JSON: &str = "ambiguous_json";
 
     /// Every attribute an item can have.
-    pub const ALL: [&str; 27] = [
+    pub const ALL: [&str; 28] = [
         PK,
         PROVIDER,
         ENDPOINT,
@@ -93,6 +96,7 @@ pub mod attr {
         MESSAGE_SHA256,
         PROMOTED_AT,
         QUARANTINE_REASON,
+        AMBIGUOUS_JSON,
     ];
 }
 

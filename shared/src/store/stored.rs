@@ -88,6 +88,8 @@ pub struct StoredEvent {
     /// The endpoint it came to; `None` on an item written before endpoints existed (see
     /// [`StoredEvent::endpoint`]).
     pub endpoint: Option<String>,
+    /// The JSON body has a key twice.
+    pub ambiguous_json: bool,
     /// The deduplication key within the provider.
     pub idempotency_key: String,
     /// Event code, or `unparsed`.
@@ -153,6 +155,14 @@ impl Fields {
             None => Ok(None),
             Some(AttributeValue::S(text)) => Ok(Some(text)),
             Some(_) => Err(self.error(name, "a string")),
+        }
+    }
+
+    fn flag(&mut self, name: &'static str) -> Result<bool, ItemError> {
+        match self.item.remove(name) {
+            None => Ok(false),
+            Some(AttributeValue::Bool(flag)) => Ok(flag),
+            Some(_) => Err(self.error(name, "a boolean")),
         }
     }
 
@@ -226,6 +236,7 @@ impl StoredEvent {
         let event = Self {
             provider: fields.required(attr::PROVIDER)?,
             endpoint: fields.text(attr::ENDPOINT)?,
+            ambiguous_json: fields.flag(attr::AMBIGUOUS_JSON)?,
             idempotency_key: fields.required(attr::IDEMPOTENCY_KEY)?,
             event_code: fields.required(attr::EVENT_CODE)?,
             record_type,
@@ -262,10 +273,14 @@ impl StoredEvent {
     /// order), then the others by name.
     pub fn attributes(&self) -> Vec<(&str, Value)> {
         let text = |value: &String| Value::String(value.clone());
-        let known: [(&str, Option<Value>); 24] = [
+        let known: [(&str, Option<Value>); 25] = [
             (attr::PK, Some(text(&self.pk))),
             (attr::PROVIDER, Some(text(&self.provider))),
             (attr::ENDPOINT, self.endpoint.as_ref().map(text)),
+            (
+                attr::AMBIGUOUS_JSON,
+                self.ambiguous_json.then_some(Value::Bool(true)),
+            ),
             (attr::IDEMPOTENCY_KEY, Some(text(&self.idempotency_key))),
             (attr::EVENT_CODE, Some(text(&self.event_code))),
             (attr::SUBJECT, self.subject.as_ref().map(text)),

@@ -61,6 +61,9 @@ pub enum VerifyError {
     /// The body names an application other than the configured one.
     #[error("event is for another application")]
     WrongApp,
+    /// The body has a key twice, so what it says cannot be read one way (FACEIO's `appId`).
+    #[error("the body has a repeated key")]
+    AmbiguousJson,
 }
 
 impl VerifyError {
@@ -75,6 +78,7 @@ impl VerifyError {
             Self::SignatureMismatch => "signature_mismatch",
             Self::TokenMismatch => "token_mismatch",
             Self::WrongApp => "wrong_app",
+            Self::AmbiguousJson => "ambiguous_json",
         }
     }
 
