@@ -79,7 +79,9 @@ impl BodyBucket {
     }
 
     /// Writes `body` (of `provider`, with hex SHA-256 `sha256`) and says where it is. S3 checks
-    /// the bytes it received against the SHA-256 we computed before verifying the signature.
+    /// the bytes it received against the SHA-256 we computed before verifying the signature. The
+    /// write is conditional (`If-None-Match: *`): an object already under the key (named by the
+    /// body's hash: a retry or a duplicate) is never overwritten, and `412` means it is there.
     ///
     /// # Errors
     /// Any failure is [`StoreError::Unavailable`]: the item is not written, the provider retries.
@@ -92,27 +94,42 @@ impl BodyBucket {
         let key = BodyLocation::key(provider, sha256);
         let digest = hex::decode(sha256)
             .map_err(|_| StoreError::Unavailable(format!("body hash {sha256:?} is not hex")))?;
-        self.client
+        let written = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(&key)
             .body(ByteStream::from(body.to_vec()))
             .content_length(i64::try_from(body.len()).unwrap_or(i64::MAX))
             .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(digest))
+            .if_none_match("*")
             .send()
-            .await
-            .map_err(|error| {
-                StoreError::Unavailable(format!(
+            .await;
+        match written {
+            Err(error) if !already_there(&error) => {
+                return Err(StoreError::Unavailable(format!(
                     "PutObject to bucket {} failed: {}",
                     self.bucket,
                     DisplayErrorContext(&error)
-                ))
-            })?;
+                )));
+            }
+            _ => {}
+        }
         Ok(BodyLocation {
             bucket: self.bucket.clone(),
             key,
         })
     }
+}
+
+/// Whether a conditional `PutObject` failed because the key is taken (`412 Precondition
+/// Failed`): the object is there.
+pub fn already_there<E>(
+    error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
+    error
+        .raw_response()
+        .is_some_and(|response| response.status().as_u16() == 412)
 }
 
 /// Reads an offloaded body back (the `webhooks` CLI and the tamper audit); `None` when the
