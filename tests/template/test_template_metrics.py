@@ -32,7 +32,7 @@ import cfn_yaml
 REASONS = {
     "alocity-selfie": {"missing_header", "malformed_header", "stale_timestamp", "future_timestamp", "signature_mismatch"},
     "alocity": {"missing_header", "malformed_header", "stale_timestamp", "future_timestamp", "signature_mismatch"},
-    "faceio": {"missing_header", "malformed_header", "token_mismatch", "wrong_app"},
+    "faceio": {"missing_header", "malformed_header", "token_mismatch", "wrong_app", "ambiguous_json"},
     "amani": {"missing_header", "malformed_header", "signature_mismatch", "token_mismatch"},
 }
 # Which alarm of a provider watches each reason (<Camel><kind>Alarm).
@@ -40,7 +40,7 @@ ALARM_OF_REASON = {
     "signature_mismatch": "SecretMismatch", "token_mismatch": "SecretMismatch",
     "missing_header": "MalformedRequests", "malformed_header": "MalformedRequests",
     "stale_timestamp": "ClockSkew", "future_timestamp": "ClockSkew",
-    "wrong_app": "WrongApp",
+    "wrong_app": "WrongApp", "ambiguous_json": "MalformedRequests",
 }
 VERIFY_RS = cfn_yaml.REPO_ROOT / "shared" / "src" / "verify" / "mod.rs"
 PICTURE_SCRIPT = cfn_yaml.REPO_ROOT / "scripts" / "dashboard_picture.py"

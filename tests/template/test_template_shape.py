@@ -43,6 +43,7 @@ RECEIVER_ENV = {
     "FALLBACK_QUEUE_URL": {"Ref": "FallbackQueue"},
     "QUARANTINE": {"Ref": "QuarantineEnabled"},
     "QUARANTINE_PER_MINUTE": {"Ref": "QuarantinePerMinute"},
+    "PREVIOUS_SECRET_GRACE_SECS": {"Ref": "PreviousSecretGraceSeconds"},
 }
 GLOBAL_ENV = {
     "EVENTS_TABLE": {"Ref": "EventsTable"},
