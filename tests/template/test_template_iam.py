@@ -5,7 +5,10 @@ operations linked into it), and as a cross-check from the sources. A new SDK cal
 or a grant the code no longer uses, fails here. Besides those actions a role may only write its
 own log group, for a function with an SQS event source poll that queue, and while its tracing is
 Active write X-Ray traces (only under the condition that makes it Active): the Lambda service does
-these with the role on the function's behalf, so the function's code never calls them.
+these with the role on the function's behalf, so the function's code never calls them. With a
+customer managed key (KmsKeyArn, only under the condition that it is given) it may also use that key,
+and nothing else, for exactly the KMS actions the services it calls ask for with its role
+(KMS_ACTIONS_FOR), and only through those services (kms:ViaService).
 """
 
 from __future__ import annotations
@@ -30,6 +33,24 @@ SQS_POLLER_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAt
 # guide, "Visualize Lambda function invocations using AWS X-Ray": the write actions of
 # AWSXRayDaemonWriteAccess). X-Ray has no resource-level permissions for them: Resource "*".
 TRACING_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# The KMS actions an AWS service asks for with the caller's role when the resource is encrypted with a
+# customer managed key, per action the role is granted (none for the others: dynamodb:DescribeTable
+# reads metadata, the log actions are encrypted by the logs service with its own key-policy grant).
+KMS_ACTIONS_FOR = {
+    # KMS developer guide, "How Amazon DynamoDB uses AWS KMS": DynamoDB decrypts the table key with
+    # the permission of the principal using the table (the key policy's kms:ViaService statement for
+    # them); the grants DynamoDB creates serve its own background work, not the callers.
+    "dynamodb:PutItem": {"kms:Decrypt"},
+    # S3 user guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)": uploading an object
+    # needs kms:GenerateDataKey, downloading it kms:Decrypt (with an S3 Bucket Key as without).
+    "s3:PutObject": {"kms:GenerateDataKey"},
+    "s3:GetObject": {"kms:Decrypt"},
+    # SQS developer guide, "Amazon SQS Key management": a producer needs kms:GenerateDataKey and
+    # kms:Decrypt, a consumer kms:Decrypt (here Lambda's poller, with the drain's role).
+    "sqs:SendMessage": {"kms:GenerateDataKey", "kms:Decrypt"},
+    "sqs:ReceiveMessage": {"kms:Decrypt"},
+}
+KMS_KEY_PARAMETER = "KmsKeyArn"
 IAM_POLICY_TYPES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy",
                     "AWS::IAM::UserPolicy", "AWS::IAM::GroupPolicy", "AWS::Serverless::Connector"}
 
@@ -113,6 +134,32 @@ def tracing(template: dict[str, Any], function: dict[str, Any]) -> tuple[bool, s
     return True, names[0]
 
 
+def kms_key(template: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The customer managed key parameter and the condition that holds exactly when it is given;
+    (None, None) for a template that takes no key."""
+    if KMS_KEY_PARAMETER not in template.get("Parameters", {}):
+        return None, None
+    given = {"Fn::Not": [{"Fn::Equals": [{"Ref": KMS_KEY_PARAMETER}, ""]}]}
+    names = [name for name, condition in template.get("Conditions", {}).items() if condition == given]
+    assert names, f"no condition !Not [!Equals [!Ref {KMS_KEY_PARAMETER}, \"\"]] for the roles' key grants"
+    return KMS_KEY_PARAMETER, names[0]
+
+
+def kms_actions(template: dict[str, Any], actions: set[str]) -> set[str]:
+    """The KMS actions the services behind `actions` ask for with the role (KMS_ACTIONS_FOR), when
+    the template can take a customer managed key."""
+    if kms_key(template)[0] is None:
+        return set()
+    return {k for action in actions for k in KMS_ACTIONS_FOR.get(action, set())}
+
+
+def kms_services(actions: set[str]) -> list[dict[str, str]]:
+    """The kms:ViaService values a role's key grant must name: the services behind `actions` that
+    use the key."""
+    services = sorted({a.split(":", 1)[0] for a in actions if a in KMS_ACTIONS_FOR})
+    return [{"Fn::Sub": f"{s}.${{AWS::Region}}.amazonaws.com"} for s in services]
+
+
 def runtime_actions(template: dict[str, Any], function: dict[str, Any]) -> set[str]:
     """Actions the Lambda service calls with the function's role: its poller, and its tracing."""
     return poller_actions(function) | (TRACING_ACTIONS if tracing(template, function)[0] else set())
@@ -145,18 +192,30 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
     poller = poller_actions(function)
     runtime = runtime_actions(template, function)
     _, tracing_condition = tracing(template, function)
+    key_parameter, key_condition = kms_key(template)
+    kms = kms_actions(template, code_actions | runtime)
     found = []
 
     non_log = {a for a in grants if not a.startswith("logs:")}
-    if missing := (code_actions | runtime) - non_log:
+    if missing := (code_actions | runtime | kms) - non_log:
         found.append(f"{logical_id}: code calls {sorted(missing)} but the role does not grant it")
-    if extra := non_log - code_actions - runtime:
+    if extra := non_log - code_actions - runtime - kms:
         found.append(f"{logical_id}: role grants {sorted(extra)} that the code never calls")
     for condition, statement in statements(template, function):
         actions = set(cfn_yaml.as_list(statement["Action"]))
         if actions & TRACING_ACTIONS and condition != tracing_condition:
             found.append(f"{logical_id}: {sorted(actions & TRACING_ACTIONS)} granted under {condition!r}, "
                          f"expected the condition of Active tracing ({tracing_condition!r})")
+        if kms_in := {a for a in actions if a.startswith("kms:")}:
+            if condition != key_condition:
+                found.append(f"{logical_id}: {sorted(kms_in)} granted under {condition!r}, expected the"
+                             f" condition that {key_parameter} is given ({key_condition!r})")
+            condition_block = statement.get("Condition", {})
+            via = condition_block.get("StringEquals", {}).get("kms:ViaService")
+            expected_via = kms_services(code_actions | runtime)
+            if (sorted(map(str, cfn_yaml.as_list(via))) != sorted(map(str, expected_via))
+                    or set(condition_block) != {"StringEquals"} or set(condition_block["StringEquals"]) != {"kms:ViaService"}):
+                found.append(f"{logical_id}: {sorted(kms_in)} must be limited to kms:ViaService {expected_via}, is {via}")
     if (log_actions := {a for a in grants if a.startswith("logs:")}) != LOG_ACTIONS:
         found.append(f"{logical_id}: log actions {sorted(log_actions)} != {sorted(LOG_ACTIONS)}")
 
@@ -184,6 +243,9 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
                         found.append(f"{logical_id}: {action} on {resource}, expected its SQS event source {queues}")
                 elif not queue_id or resource != {"Fn::GetAtt": [queue_id, "Arn"]}:
                     found.append(f"{logical_id}: {action} on {resource}, expected its FALLBACK_QUEUE_URL queue only")
+            elif service == "kms":
+                if resource != {"Ref": key_parameter}:
+                    found.append(f"{logical_id}: {action} on {resource}, expected the {key_parameter} key only")
             elif service == "xray":
                 if action not in TRACING_ACTIONS or resource != "*":
                     found.append(f"{logical_id}: {action} on {resource}, expected only {sorted(TRACING_ACTIONS)} on *"
@@ -245,7 +307,8 @@ def test_every_grant_is_called_in_the_source(template, cargo_metadata, logical_i
     assert called, f"{logical_id}: no AWS SDK call found in its code; is the source scan broken?"
     function = template["Resources"][logical_id]
     grants = {a for a in granted(template, function) if not a.startswith("logs:")}
-    unused = grants - called - runtime_actions(template, function)
+    runtime = runtime_actions(template, function)
+    unused = grants - called - runtime - kms_actions(template, called | runtime)
     assert not unused, f"{logical_id}: grants {sorted(unused)} with no call in the code"
     report = problems(template, logical_id, grants)  # the action sets agree here: checks scoping only
     assert not report, "\n".join(report)
@@ -389,7 +452,7 @@ def trace_policy_index(template: dict[str, Any], logical_id: str) -> tuple[list[
     """The role's policy list and the index of its conditional write-traces policy."""
     role_id = cfn_yaml.ref_target(template["Resources"][logical_id]["Properties"]["Role"])
     policies = template["Resources"][role_id]["Properties"]["Policies"]
-    (index,) = [i for i, p in enumerate(policies) if "Fn::If" in p]
+    (index,) = [i for i, p in enumerate(policies) if "Fn::If" in p and p["Fn::If"][0] == "TracingActive"]
     return policies, index
 
 

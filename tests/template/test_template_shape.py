@@ -170,7 +170,8 @@ def test_payload_bucket_is_private_encrypted_and_bodies_expire_with_the_events(t
     assert bucket["Type"] == "AWS::S3::Bucket"
     assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
     props = bucket["Properties"]
-    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    # As deployed by default (KmsKeyArn empty); with a key: test_template_kms.py.
+    (encryption,) = cfn_yaml.resolve(template, props["BucketEncryption"])["ServerSideEncryptionConfiguration"]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
@@ -276,7 +277,7 @@ def queue(template, logical_id):
 @pytest.mark.parametrize("logical_id", ["FallbackQueue", "FallbackDeadLetterQueue"])
 def test_queue_is_encrypted_standard_retained_and_keeps_messages_14_days(template, logical_id):
     resource = queue(template, logical_id)
-    props = resource["Properties"]
+    props = cfn_yaml.resolve(template, resource["Properties"])  # KmsKeyArn empty; with a key: test_template_kms.py
     assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, "not encrypted at rest"
     assert props["MessageRetentionPeriod"] == FOURTEEN_DAYS
     assert not props.get("FifoQueue")
