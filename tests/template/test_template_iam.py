@@ -197,8 +197,11 @@ def problems(template: dict[str, Any], logical_id: str, code_actions: set[str]) 
     found = []
 
     non_log = {a for a in grants if not a.startswith("logs:")}
-    if missing := (code_actions | runtime | kms) - non_log:
+    if missing := (code_actions | runtime) - non_log:
         found.append(f"{logical_id}: code calls {sorted(missing)} but the role does not grant it")
+    if missing := kms - non_log:
+        found.append(f"{logical_id}: the services it calls need {sorted(missing)} on {key_parameter}"
+                     " but the role does not grant it")
     if extra := non_log - code_actions - runtime - kms:
         found.append(f"{logical_id}: role grants {sorted(extra)} that the code never calls")
     for condition, statement in statements(template, function):
