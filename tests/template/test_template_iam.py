@@ -38,8 +38,8 @@ TRACING_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # reads metadata, the log actions are encrypted by the logs service with its own key-policy grant).
 KMS_ACTIONS_FOR = {
     # KMS developer guide, "How Amazon DynamoDB uses AWS KMS": DynamoDB decrypts the table key with
-    # the permission of the principal using the table (the key policy's kms:ViaService statement for
-    # them); the grants DynamoDB creates serve its own background work, not the callers.
+    # the permission of the principal using the table (the key policy's kms:ViaService statement
+    # for the principals authorized to use DynamoDB); the table key itself is DynamoDB's to make.
     "dynamodb:PutItem": {"kms:Decrypt"},
     # S3 user guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)": uploading an object
     # needs kms:GenerateDataKey, downloading it kms:Decrypt (with an S3 Bucket Key as without).
