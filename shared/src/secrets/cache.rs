@@ -368,12 +368,16 @@ mod tests {
         fetcher.answer(revoked());
         // Within the TTL the value is still served (no fetch)...
         assert!(cache.secrets().await.is_ok());
-        // ...after it, the store's refusal is the answer, not the cached value.
+        // ...after it, the store's refusal is the answer, not the cached value, and it counts
+        // as a failed refresh, never as a stale value served.
         tokio::time::advance(TTL).await;
+        let (answer, measured) = metrics::measure(cache.secrets()).await;
         assert_eq!(
-            cache.secrets().await,
+            answer,
             Err(SecretError::NotUsable("AccessDeniedException".into()))
         );
+        assert_eq!(measured.count(Metric::SecretRefreshFailed), 1);
+        assert_eq!(measured.count(Metric::StaleSecretServed), 0);
         // Answered again without asking the store on every request.
         assert!(cache.secrets().await.is_err());
         assert_eq!(fetcher.calls(), 2);
