@@ -281,6 +281,28 @@ pub struct SettingArg {
     pub value: String,
 }
 
+/// The settings of `provider`'s `endpoint` as the tools use them: the local stack's values
+/// ([`Catalog::dev_settings`]), overridden by those given on the command line that are the
+/// provider's own (`send` refuses another provider's before; `quarantine promote` takes each
+/// provider's from one command line).
+pub fn endpoint_settings(
+    provider: ProviderArg,
+    endpoint: &str,
+    given: &[SettingArg],
+) -> webhook_core::config::Env {
+    let catalog = provider.catalog();
+    let mut env = catalog.dev_settings(endpoint);
+    for given in given.iter().filter(|setting| {
+        catalog
+            .settings()
+            .iter()
+            .any(|own| own.flag == setting.flag)
+    }) {
+        env.set(given.env, &given.value);
+    }
+    env
+}
+
 /// Every provider's settings, each option once (two providers may share one).
 fn setting_options() -> Vec<&'static webhook_core::Setting> {
     let mut options: Vec<&'static webhook_core::Setting> = Vec::new();

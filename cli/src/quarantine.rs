@@ -8,7 +8,6 @@ use aws_config::SdkConfig;
 use serde_json::json;
 use webhook_core::VersionedSecret;
 use webhook_core::budget::Budget;
-use webhook_core::config::Env;
 use webhook_core::metrics::{self, Measurements, Metric};
 use webhook_core::pipeline::{Promote, PromoteError};
 use webhook_core::quarantine::{self, Held};
@@ -18,7 +17,7 @@ use webhook_core::store::{
     BodyBucket, DynamoDbStore, EventRecord, PutOutcome, StoreError, put_counted,
 };
 
-use crate::args::{BucketArgs, PromoteArgs, QuarantineListArgs, SettingArg};
+use crate::args::{BucketArgs, PromoteArgs, QuarantineListArgs};
 use crate::aws::{self, Target};
 use crate::error::CliError;
 use crate::output::{self, Table};
@@ -165,7 +164,11 @@ impl Providers<'_> {
             })?;
             let promoter = provider
                 .catalog()
-                .promoter(&settings(provider, endpoint, &self.args.settings))
+                .promoter(&crate::args::endpoint_settings(
+                    provider,
+                    endpoint,
+                    &self.args.settings,
+                ))
                 .map_err(|error| CliError::usage(error.to_string()))?;
             let secret_id = self.secret_ids.for_endpoint(provider, endpoint)?;
             let secrets = aws::secrets(self.config, &secret_id).await?;
@@ -175,22 +178,6 @@ impl Providers<'_> {
             .get(&scope)
             .ok_or_else(|| CliError::failed("provider cache"))
     }
-}
-
-/// The settings of the provider's `endpoint`: its local-stack values, overridden by those of
-/// its own given.
-fn settings(provider: ProviderArg, endpoint: &str, given: &[SettingArg]) -> Env {
-    let catalog = provider.catalog();
-    let mut env = catalog.dev_settings(endpoint);
-    for given in given.iter().filter(|setting| {
-        catalog
-            .settings()
-            .iter()
-            .any(|own| own.flag == setting.flag)
-    }) {
-        env.set(given.env, &given.value);
-    }
-    env
 }
 
 /// A setting given for no provider being promoted is a usage error.

@@ -53,10 +53,8 @@ impl SendOptions {
                 catalog.name()
             )));
         }
-        let mut settings = catalog.dev_settings(&args.endpoint);
-        for given in &args.settings {
-            settings.set(given.env, &given.value);
-        }
+        let settings =
+            crate::args::endpoint_settings(args.provider, &args.endpoint, &args.settings);
         let event_code = match (&args.event, &args.body) {
             (_, Some(_)) => None,
             (Some(code), None) => Some(
